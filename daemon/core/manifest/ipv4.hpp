@@ -20,4 +20,4 @@ std::optional<int> parseMask(std::string_view text);
 // True for a literal IPv4 or IPv6 address without port, brackets or zone.
 bool isIpLiteral(std::string_view text);
 
-}  // namespace omni::manifest
+} // namespace omni::manifest

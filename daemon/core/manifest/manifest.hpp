@@ -17,11 +17,13 @@
 namespace omni::manifest {
 
 inline constexpr std::size_t kMaxManifestBytes = 64 * 1024;
+// Containers nested deeper than this are refused (the real shape needs 5).
+inline constexpr int kMaxManifestDepth = 32;
 // certificates-omni_<Name>.zip must fit a 255-byte file name.
 inline constexpr std::size_t kMaxNameForFileName = 255 - std::string_view("certificates-omni_.zip").size();
 
 struct FieldError {
-    std::string path;  // e.g. NetworkingConfiguration.Ethernet0.StaticIpConnectionInfo.Dns[1]
+    std::string path; // e.g. NetworkingConfiguration.Ethernet0.StaticIpConnectionInfo.Dns[1]
     std::string message;
 };
 
@@ -62,12 +64,12 @@ struct ProvisionRequest {
 };
 
 struct Manifest {
-    ProvisionRequest request;  // Name, Description, Tags, NetworkingConfiguration
+    ProvisionRequest request; // Name, Description, Tags, NetworkingConfiguration
     std::string deviceId;
     std::string arn;
     std::string iotThingName;
     std::optional<std::string> createdAt;
-    std::vector<std::string> unknownKeys;  // ignored; the caller may log them at debug
+    std::vector<std::string> unknownKeys; // ignored; the caller may log them at debug
 };
 
 // A ProvisionDevice request body already parsed as JSON. Every violation of
@@ -86,4 +88,4 @@ nlohmann::json toJson(const Manifest& manifest);
 
 std::string_view toString(ConnectionType type);
 
-}  // namespace omni::manifest
+} // namespace omni::manifest
