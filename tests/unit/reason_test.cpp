@@ -37,3 +37,32 @@ TEST(ReasonCodes, StringFormRoundTrips)
 
 }  // namespace
 }  // namespace omni
+
+#include <fstream>
+#include <sstream>
+
+namespace omni {
+namespace {
+
+TEST(ReasonCodes, EveryCodeHasAJournalCatalogEntry)
+{
+    std::ifstream stream(OMNI_CATALOG_PATH);
+    ASSERT_TRUE(stream) << "cannot open " << OMNI_CATALOG_PATH;
+    std::stringstream content;
+    content << stream.rdbuf();
+    const std::string catalog = content.str();
+    std::size_t count = 0;
+    const ReasonInfo* reasons = allReasons(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const auto header = "-- " + std::string(reasons[i].messageId) + "\nSubject: omni-provision: " +
+                            std::string(reasons[i].name) + "\n";
+        const auto at = catalog.find(header);
+        ASSERT_NE(at, std::string::npos) << reasons[i].name << " has no catalog entry";
+        const auto next = catalog.find("\n-- ", at + header.size());
+        const auto entry = catalog.substr(at, next - at);
+        EXPECT_NE(entry.find("What to do:"), std::string::npos) << reasons[i].name;
+    }
+}
+
+}  // namespace
+}  // namespace omni
