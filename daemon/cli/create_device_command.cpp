@@ -121,9 +121,10 @@ int runCreateDevice(const CreateDeviceOptions& options)
     if (!body)
         return reportUsage("create-device", body.error());
 
-    nlohmann::json request = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
-    if (request.is_discarded())
-        return validationError("CANNOT_PARSE", "the request body is not valid JSON (UTF-8)");
+    auto parsed = manifest::parseStrictJsonText(*body);
+    if (!parsed)
+        return validationError("CANNOT_PARSE", "the request body " + parsed.error());
+    const nlohmann::json& request = *parsed;
     if (!request.is_object())
         return validationError("CANNOT_PARSE", "the request body must be a JSON object");
 
@@ -154,6 +155,10 @@ int runCreateDevice(const CreateDeviceOptions& options)
                               {"ResourceType", "device"}});
 
     auto device = issuer::issueDevice(*validated, prepared->authority, options.scope, std::time(nullptr));
+    if (!device && device.error().reason == ReasonCode::ManifestInvalid) {
+        const std::vector<manifest::FieldError> fields{{device.error().where, device.error().message}};
+        return validationError("FIELD_VALIDATION_FAILED", describeFieldErrors(fields), fields);
+    }
     if (!device)
         return internalError(device.error().message);
 

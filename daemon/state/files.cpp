@@ -101,7 +101,10 @@ tl::expected<std::string, ReadFailure> readRegularFile(const std::filesystem::pa
 Result<void> writeFileAtomically(const std::filesystem::path& path, std::string_view content, mode_t mode)
 {
     const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-    std::string pattern = (directory / ("." + path.filename().string() + ".XXXXXX")).string();
+    // ".<name>.XXXXXX", with <name> shortened so that a file name near the
+    // 255-byte limit still has a temporary sibling.
+    const std::string name = path.filename().string().substr(0, 200);
+    std::string pattern = (directory / ("." + name + ".XXXXXX")).string();
     std::vector<char> temporaryName(pattern.begin(), pattern.end());
     temporaryName.push_back('\0');
     FileDescriptor fd(::mkostemp(temporaryName.data(), O_CLOEXEC));
@@ -145,6 +148,14 @@ Result<void> ensureDirectory(const std::filesystem::path& path, mode_t mode, boo
     }
     if (::chmod(path.c_str(), mode) != 0)
         return tl::unexpected(ioError("cannot set the mode of", path, errno));
+    return {};
+}
+
+Result<void> syncDirectory(const std::filesystem::path& directory)
+{
+    FileDescriptor directoryFd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (directoryFd.get() < 0 || ::fsync(directoryFd.get()) != 0)
+        return tl::unexpected(ioError("cannot sync the directory", directory, errno));
     return {};
 }
 

@@ -34,4 +34,8 @@ Result<void> writeFileAtomically(const std::filesystem::path& path, std::string_
 // existing directory's mode is left alone unless forceMode.
 Result<void> ensureDirectory(const std::filesystem::path& path, mode_t mode, bool forceMode = false);
 
+// fsync of a directory, so the renames, creations and removals of entries in
+// it survive power loss.
+Result<void> syncDirectory(const std::filesystem::path& directory);
+
 }  // namespace omni::state

@@ -29,21 +29,22 @@ TimerPattern timerPatternOf(Pattern pattern)
 {
     switch (pattern) {
     case Pattern::Off:
-        return {false, 0, 0};
+        return { false, 0, 0 };
     case Pattern::Waiting:
-        return {false, 50, 1950};
+        return { false, 50, 1950 };
     case Pattern::Working:
-        return {false, 100, 100};
+        return { false, 100, 100 };
     case Pattern::Succeeded:
-        return {true, 0, 0};
+        return { true, 0, 0 };
     case Pattern::Failed:
-        return {false, 1000, 1000};
+        return { false, 1000, 1000 };
     }
-    return {false, 0, 0};
+    return { false, 0, 0 };
 }
 
 StatusLed::StatusLed(std::filesystem::path sysfsRoot, std::string name)
-    : directory_(name.empty() ? std::filesystem::path() : sysfsRoot / name), name_(std::move(name))
+    : directory_(name.empty() ? std::filesystem::path() : sysfsRoot / name)
+    , name_(std::move(name))
 {
 }
 
@@ -53,14 +54,14 @@ Result<void> StatusLed::write(const std::string& attribute, const std::string& v
     const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_TRUNC);
     if (fd < 0)
         return fail(ReasonCode::InternalError, Check::None,
-                    "status LED '" + name_ + "': cannot open " + path.string() + ": " + std::strerror(errno));
+            "status LED '" + name_ + "': cannot open " + path.string() + ": " + std::strerror(errno));
     const ssize_t written = ::write(fd, value.data(), value.size());
     const int error = errno;
     ::close(fd);
     if (written != static_cast<ssize_t>(value.size()))
         return fail(ReasonCode::InternalError, Check::None,
-                    "status LED '" + name_ + "': cannot write '" + value + "' to " + path.string() + ": " +
-                        std::strerror(error));
+            "status LED '" + name_ + "': cannot write '" + value + "' to " + path.string() + ": "
+                + std::strerror(error));
     return {};
 }
 
@@ -70,8 +71,8 @@ Result<void> StatusLed::probe() const
         return {};
     if (::access((directory_ / "brightness").c_str(), W_OK) != 0)
         return fail(ReasonCode::InternalError, Check::None,
-                    "status LED '" + name_ + "' not found or not writable at " + directory_.string() +
-                        " (led.name in the configuration; ls /sys/class/leds lists the LEDs)");
+            "status LED '" + name_ + "' not found or not writable at " + directory_.string()
+                + " (led.name in the configuration; ls /sys/class/leds lists the LEDs)");
     return {};
 }
 
@@ -98,4 +99,4 @@ Result<void> StatusLed::show(Pattern pattern)
     return result;
 }
 
-}  // namespace omni::led
+} // namespace omni::led

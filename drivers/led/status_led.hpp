@@ -42,4 +42,4 @@ private:
     Pattern current_ = Pattern::Off;
 };
 
-}  // namespace omni::led
+} // namespace omni::led

@@ -164,7 +164,7 @@ TEST_F(Cli, ValidationErrorsAreApiBodiesWithFieldPaths)
 
 TEST_F(Cli, UnparseableBodiesAreCannotParseWithoutFields)
 {
-    for (const std::string body : {"{", "[1,2]", "\"cam-01\"", "", "{\"Name\": \"\xff\"}"}) {
+    for (const char* body : {"{", "[1,2]", "\"cam-01\"", "", "{\"Name\": \"\xff\"}"}) {
         const auto result = createDevice(body);
         EXPECT_EQ(result.exitCode, 1) << body;
         const auto parsed = json(result);
@@ -256,6 +256,45 @@ TEST_F(Cli, ExpectedNameFlagRejectsOtherDevicesArchives)
     EXPECT_EQ(json(inspect(archive, {"--expected-name", "cam-02"}))["Reason"], "CERT_NAME_MISMATCH");
     EXPECT_EQ(json(inspect(archive, {"--expected-name", "cam-01"}))["Verdict"], "ACCEPT");
     EXPECT_EQ(inspect(archive, {"--expected-name", "bad name"}).exitCode, 2);
+}
+
+}  // namespace
+}  // namespace omni
+
+namespace omni {
+namespace {
+
+TEST_F(Cli, RequestsWhoseManifestWouldBeTooLargeAreRefusedBeforeSigning)
+{
+    // Valid for the API model (50 tags, keys of 128 and values of 256
+    // characters, counted as Unicode characters) but, in 4-byte UTF-8, far over the device's 64 KiB manifest.
+    const std::string wide = "\xF0\x9F\x98\x80";  // U+1F600
+    nlohmann::json tags = nlohmann::json::object();
+    for (int i = 0; i < 50; ++i) {
+        std::string key = std::to_string(i);
+        for (int j = static_cast<int>(key.size()); j < 128; ++j)
+            key += wide;
+        std::string value;
+        for (int j = 0; j < 256; ++j)
+            value += wide;
+        tags[key] = value;
+    }
+    const auto result = createDevice(nlohmann::json{{"Name", "cam-big"}, {"Tags", tags}}.dump(), {"--out", out});
+    EXPECT_EQ(result.exitCode, 1) << result.out;
+    const auto body = json(result);
+    EXPECT_EQ(body["__type"], "ValidationException");
+    EXPECT_EQ(body["Fields"][0]["Name"], "Tags");
+    EXPECT_TRUE(std::filesystem::is_empty(out));
+}
+
+TEST_F(Cli, RequestBodiesAreParsedStrictly)
+{
+    for (const std::string& body : {std::string("{\"Name\": \"a\", \"Name\": \"b\"}"),
+                                   std::string("{\"Name\": \"cam-01\"}\0garbage", 27)}) {
+        const auto result = createDevice(body);
+        EXPECT_EQ(result.exitCode, 1);
+        EXPECT_EQ(json(result)["Reason"], "CANNOT_PARSE");
+    }
 }
 
 }  // namespace

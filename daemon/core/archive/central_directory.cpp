@@ -14,11 +14,15 @@ constexpr std::size_t kZip64LocatorBytes = 20;
 constexpr std::size_t kZip64EndOfDirectoryBytes = 56;
 constexpr std::size_t kCentralRecordFixedBytes = 46;
 constexpr std::uint16_t kUnicodePathFieldId = 0x7075;
+constexpr std::size_t kMaxExtraFieldsScanned = 32;
 
 // Reads little-endian integers; every access is checked against the buffer.
 class ByteReader {
 public:
-    explicit ByteReader(std::span<const std::uint8_t> bytes) : bytes_(bytes) { }
+    explicit ByteReader(std::span<const std::uint8_t> bytes)
+        : bytes_(bytes)
+    {
+    }
 
     bool has(std::uint64_t offset, std::uint64_t length) const
     {
@@ -32,17 +36,19 @@ public:
 
     std::uint32_t le32(std::size_t offset) const
     {
-        return static_cast<std::uint32_t>(le16(offset)) | (static_cast<std::uint32_t>(le16(offset + 2)) << 16);
+        return static_cast<std::uint32_t>(le16(offset))
+            | (static_cast<std::uint32_t>(le16(offset + 2)) << 16);
     }
 
     std::uint64_t le64(std::size_t offset) const
     {
-        return static_cast<std::uint64_t>(le32(offset)) | (static_cast<std::uint64_t>(le32(offset + 4)) << 32);
+        return static_cast<std::uint64_t>(le32(offset))
+            | (static_cast<std::uint64_t>(le32(offset + 4)) << 32);
     }
 
     std::string_view text(std::size_t offset, std::size_t length) const
     {
-        return {reinterpret_cast<const char*>(bytes_.data() + offset), length};
+        return { reinterpret_cast<const char*>(bytes_.data() + offset), length };
     }
 
     std::size_t size() const { return bytes_.size(); }
@@ -55,7 +61,10 @@ bool hasUnicodePathField(const ByteReader& reader, std::size_t offset, std::size
 {
     std::size_t position = offset;
     const std::size_t end = offset + length;
-    while (end - position >= 4) {
+    // Real records carry a handful of fields. Stopping early only makes a
+    // record look different from what libzip reports, which the reader
+    // refuses, so the bound costs no safety.
+    for (std::size_t fields = 0; fields < kMaxExtraFieldsScanned && end - position >= 4; ++fields) {
         const std::uint16_t id = reader.le16(position);
         const std::uint16_t size = reader.le16(position + 2);
         if (id == kUnicodePathFieldId) {
@@ -71,7 +80,8 @@ bool hasUnicodePathField(const ByteReader& reader, std::size_t offset, std::size
 
 // Walks `count` records from `offset`; false as soon as one is not a complete
 // central record inside the buffer.
-bool walkRecords(const ByteReader& reader, std::uint64_t offset, std::size_t count, std::vector<RawCentralRecord>& records)
+bool walkRecords(
+    const ByteReader& reader, std::uint64_t offset, std::size_t count, std::vector<RawCentralRecord>& records)
 {
     records.clear();
     for (std::size_t i = 0; i < count; ++i) {
@@ -85,7 +95,8 @@ bool walkRecords(const ByteReader& reader, std::uint64_t offset, std::size_t cou
         const std::size_t nameLength = reader.le16(at + 28);
         const std::size_t extraLength = reader.le16(at + 30);
         const std::size_t commentLength = reader.le16(at + 32);
-        const std::uint64_t recordLength = kCentralRecordFixedBytes + nameLength + extraLength + commentLength;
+        const std::uint64_t recordLength
+            = kCentralRecordFixedBytes + nameLength + extraLength + commentLength;
         if (!reader.has(offset, recordLength)) {
             return false;
         }
@@ -95,14 +106,15 @@ bool walkRecords(const ByteReader& reader, std::uint64_t offset, std::size_t cou
         record.crc = reader.le32(at + 16);
         record.compressedSize = reader.le32(at + 20);
         record.name = reader.text(at + kCentralRecordFixedBytes, nameLength);
-        record.hasUnicodePathField = hasUnicodePathField(reader, at + kCentralRecordFixedBytes + nameLength, extraLength);
+        record.hasUnicodePathField
+            = hasUnicodePathField(reader, at + kCentralRecordFixedBytes + nameLength, extraLength);
         records.push_back(record);
         offset += recordLength;
     }
     return true;
 }
 
-}  // namespace
+} // namespace
 
 void forEachCentralDirectoryCandidate(std::span<const std::uint8_t> bytes, std::size_t entryCount,
     const std::function<void(std::span<const RawCentralRecord>)>& visit)
@@ -144,4 +156,4 @@ void forEachCentralDirectoryCandidate(std::span<const std::uint8_t> bytes, std::
     }
 }
 
-}  // namespace omni::archive::detail
+} // namespace omni::archive::detail

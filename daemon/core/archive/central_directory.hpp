@@ -17,12 +17,12 @@
 namespace omni::archive::detail {
 
 struct RawCentralRecord {
-    std::string_view name;  // the exact bytes of the file-name field
+    std::string_view name; // the exact bytes of the file-name field
     std::uint16_t flags = 0;
     std::uint16_t method = 0;
     std::uint32_t crc = 0;
-    std::uint32_t compressedSize = 0;  // 0xffffffff when it lives in a Zip64 extra field
-    bool hasUnicodePathField = false;  // extra field 0x7075
+    std::uint32_t compressedSize = 0; // 0xffffffff when it lives in a Zip64 extra field
+    bool hasUnicodePathField = false; // extra field 0x7075
 };
 
 // For every distinct central-directory start offset named by an
@@ -33,4 +33,4 @@ struct RawCentralRecord {
 void forEachCentralDirectoryCandidate(std::span<const std::uint8_t> bytes, std::size_t entryCount,
     const std::function<void(std::span<const RawCentralRecord>)>& visit);
 
-}  // namespace omni::archive::detail
+} // namespace omni::archive::detail

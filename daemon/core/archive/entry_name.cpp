@@ -7,9 +7,12 @@ namespace {
 
 constexpr std::size_t kMaxShownNameBytes = 120;
 
-bool isAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool isAsciiLetter(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
-}  // namespace
+} // namespace
 
 std::optional<std::string> entryNameProblem(std::string_view name)
 {
@@ -21,7 +24,8 @@ std::optional<std::string> entryNameProblem(std::string_view name)
     }
     // "C:x" is relative to the current directory of drive C on Windows, so
     // it leaves the root just like "/x" does.
-    if (name.front() == '/' || name.front() == '\\' || (name.size() >= 2 && isAsciiLetter(name[0]) && name[1] == ':')) {
+    if (name.front() == '/' || name.front() == '\\'
+        || (name.size() >= 2 && isAsciiLetter(name[0]) && name[1] == ':')) {
         return "is an absolute path";
     }
     if (name.starts_with("./") || name.starts_with(".\\")) {
@@ -62,4 +66,4 @@ std::string printableEntryName(std::string_view name)
     return shown;
 }
 
-}  // namespace omni::archive::detail
+} // namespace omni::archive::detail

@@ -15,4 +15,4 @@ std::optional<std::string> entryNameProblem(std::string_view name);
 // ASCII kept, everything else as \xNN, cut to a bounded length.
 std::string printableEntryName(std::string_view name);
 
-}  // namespace omni::archive::detail
+} // namespace omni::archive::detail

@@ -1,6 +1,7 @@
 #include "daemon/core/archive/zip_reader.hpp"
 
 #include <array>
+#include <cstdio>
 #include <memory>
 #include <set>
 #include <string_view>
@@ -39,7 +40,7 @@ public:
     std::string text() { return zip_error_strerror(&error_); }
 
 private:
-    zip_error_t error_{};
+    zip_error_t error_ {};
 };
 
 constexpr std::uint16_t kMethodStored = 0;
@@ -52,12 +53,14 @@ constexpr std::uint32_t kDosVolumeLabel = 0x08;
 constexpr std::uint32_t kDosUnixExtension = 0x8000;
 constexpr std::uint32_t kUnixTypeMask = 0170000;
 constexpr std::uint32_t kUnixRegular = 0100000;
+// A well-formed archive needs one pass over its names (at most 1 MiB).
+constexpr std::uint64_t kCrossCheckBudgetBytes = 32ull * 1024 * 1024;
 
 // What the central directory says about one entry, as libzip reports it,
 // completed by the raw record once the directory has been cross-checked.
 struct EntryFacts {
     zip_uint64_t index = 0;
-    std::string name;  // libzip's raw name (a NUL in the record shows as a space here)
+    std::string name; // libzip's raw name (a NUL in the record shows as a space here)
     std::string shown;
     std::uint64_t declaredSize = 0;
     std::uint64_t compressedSize = 0;
@@ -70,7 +73,10 @@ struct EntryFacts {
     std::uint16_t rawFlags = 0;
 };
 
-std::string quoted(const std::string& shown) { return "'" + shown + "'"; }
+std::string quoted(const std::string& shown)
+{
+    return "'" + shown + "'";
+}
 
 std::string methodName(std::uint16_t method)
 {
@@ -103,7 +109,7 @@ Result<ZipArchive> openArchive(std::span<const std::uint8_t> bytes)
     ZipError error;
     ZipSource source(zip_source_buffer_create(bytes.data(), bytes.size(), 0, error.get()));
     if (!source) {
-        return fail(ReasonCode::InternalError, Check::ZipDirectory, "cannot set up ZIP reading: " + error.text());
+        return fail(ReasonCode::InternalError, Check::None, "cannot set up ZIP reading: " + error.text());
     }
     // Without ZIP_CHECKCONS: duplicates and header mismatches are judged by
     // checks 7 and 8 below, not refused by libzip with the wrong code.
@@ -112,7 +118,7 @@ Result<ZipArchive> openArchive(std::span<const std::uint8_t> bytes)
         return fail(ReasonCode::ArchiveCorrupt, Check::ZipDirectory,
             "not a ZIP archive, or its central directory cannot be read (" + error.text() + ")");
     }
-    static_cast<void>(source.release());  // the archive owns it now
+    static_cast<void>(source.release()); // the archive owns it now
     return archive;
 }
 
@@ -124,7 +130,8 @@ Result<std::vector<EntryFacts>> readDirectory(zip_t* archive)
     }
     if (static_cast<std::uint64_t>(count) > kMaxEntries) {
         return fail(ReasonCode::ArchiveTooLarge, Check::ZipLimits,
-            "the archive has " + std::to_string(count) + " entries; the limit is " + std::to_string(kMaxEntries));
+            "the archive has " + std::to_string(count) + " entries; the limit is "
+                + std::to_string(kMaxEntries));
     }
     std::vector<EntryFacts> entries;
     for (zip_uint64_t index = 0; index < static_cast<zip_uint64_t>(count); ++index) {
@@ -146,7 +153,8 @@ Result<std::vector<EntryFacts>> readDirectory(zip_t* archive)
         facts.crc = stat.crc;
         facts.method = stat.comp_method;
         facts.encryption = stat.encryption_method;
-        if (zip_file_get_external_attributes(archive, index, 0, &facts.hostSystem, &facts.externalAttributes) != 0) {
+        if (zip_file_get_external_attributes(archive, index, 0, &facts.hostSystem, &facts.externalAttributes)
+            != 0) {
             return fail(ReasonCode::ArchiveCorrupt, Check::ZipDirectory,
                 "central directory record of " + quoted(facts.shown) + " cannot be read", facts.shown);
         }
@@ -166,7 +174,7 @@ Result<void> checkLimits(const std::vector<EntryFacts>& entries)
                     + " bytes uncompressed; the limit is " + std::to_string(kMaxEntryBytes),
                 entry.shown);
         }
-        total += entry.declaredSize;  // at most kMaxEntries * kMaxEntryBytes: no overflow
+        total += entry.declaredSize; // at most kMaxEntries * kMaxEntryBytes: no overflow
     }
     if (total > kMaxDeclaredTotalBytes) {
         return fail(ReasonCode::ArchiveTooLarge, Check::ZipLimits,
@@ -190,7 +198,8 @@ bool sameNameAsLibzipShowsIt(std::string_view raw, const std::string& libzipName
     return true;
 }
 
-bool describesSameEntries(std::span<const detail::RawCentralRecord> records, const std::vector<EntryFacts>& entries)
+bool describesSameEntries(
+    std::span<const detail::RawCentralRecord> records, const std::vector<EntryFacts>& entries)
 {
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const detail::RawCentralRecord& record = records[i];
@@ -221,9 +230,23 @@ Result<void> attachRawRecords(std::span<const std::uint8_t> bytes, std::vector<E
     }
     bool found = false;
     bool ambiguous = false;
+    bool exhausted = false;
+    std::uint64_t comparedNameBytes = 0;
     detail::forEachCentralDirectoryCandidate(
         bytes, entries.size(), [&](std::span<const detail::RawCentralRecord> records) {
-            if (ambiguous || !describesSameEntries(records, entries)) {
+            if (ambiguous || exhausted) {
+                return;
+            }
+            // End records can be made to point at hundreds of directories
+            // sharing long names; a budget keeps the comparison cheap.
+            for (const detail::RawCentralRecord& record : records) {
+                comparedNameBytes += record.name.size();
+            }
+            if (comparedNameBytes > kCrossCheckBudgetBytes) {
+                exhausted = true;
+                return;
+            }
+            if (!describesSameEntries(records, entries)) {
                 return;
             }
             for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -236,6 +259,11 @@ Result<void> attachRawRecords(std::span<const std::uint8_t> bytes, std::vector<E
             }
             found = true;
         });
+    if (exhausted) {
+        return fail(ReasonCode::ArchiveUnsafeEntry, Check::ZipEntrySafety,
+            "the archive has too many candidate central directories to establish the true names of its "
+            "entries");
+    }
     if (!found || ambiguous) {
         return fail(ReasonCode::ArchiveUnsafeEntry, Check::ZipEntrySafety,
             "the central directory is ambiguous: the true names of its entries cannot be established");
@@ -257,7 +285,9 @@ std::optional<std::string> entryTypeProblem(const EntryFacts& entry)
             return "is a directory";
         }
         if (type != 0 && type != kUnixRegular) {
-            return "is not a regular file (UNIX mode " + std::to_string(entry.externalAttributes >> 16) + ")";
+            char mode[16];
+            std::snprintf(mode, sizeof(mode), "%06o", static_cast<unsigned>(entry.externalAttributes >> 16));
+            return std::string("is not a regular file (UNIX mode ") + mode + ")";
         }
     }
     if ((dosAttributes & kDosDirectory) != 0) {
@@ -278,7 +308,9 @@ Result<void> checkEntrySafety(std::span<const std::uint8_t> bytes, std::vector<E
     std::set<std::string> rawNames;
     std::set<std::string> libzipNames;
     for (const EntryFacts& entry : entries) {
-        const std::string shown = printableEntryName(entry.rawName);
+        // An empty name cannot be shown, so such an entry is named by position.
+        const std::string shown = entry.rawName.empty() ? "#" + std::to_string(entry.index + 1)
+                                                        : printableEntryName(entry.rawName);
         auto problem = detail::entryNameProblem(entry.rawName);
         if (!problem) {
             problem = detail::entryNameProblem(entry.name);
@@ -286,15 +318,17 @@ Result<void> checkEntrySafety(std::span<const std::uint8_t> bytes, std::vector<E
         if (!problem) {
             problem = entryTypeProblem(entry);
         }
-        if (!problem && (entry.encryption != ZIP_EM_NONE || (entry.rawFlags & (kFlagEncrypted | kFlagStrongEncryption)) != 0)) {
+        if (!problem
+            && (entry.encryption != ZIP_EM_NONE
+                || (entry.rawFlags & (kFlagEncrypted | kFlagStrongEncryption)) != 0)) {
             problem = "is encrypted";
         }
         if (!problem && (!rawNames.insert(entry.rawName).second || !libzipNames.insert(entry.name).second)) {
             problem = "appears more than once";
         }
         if (problem) {
-            return fail(ReasonCode::ArchiveUnsafeEntry, Check::ZipEntrySafety, "entry " + quoted(shown) + " " + *problem,
-                shown);
+            const std::string named = entry.rawName.empty() ? "entry " + shown : "entry " + quoted(shown);
+            return fail(ReasonCode::ArchiveUnsafeEntry, Check::ZipEntrySafety, named + " " + *problem, shown);
         }
     }
     return {};
@@ -335,8 +369,8 @@ Result<std::string> readEntry(zip_t* archive, const EntryFacts& entry)
     const std::string named = "entry " + quoted(entry.shown);
     if (entry.method != kMethodStored && entry.method != kMethodDeflate) {
         return fail(ReasonCode::ArchiveCorrupt, Check::EntryRead,
-            named + " uses compression method " + std::to_string(entry.method) + " (" + methodName(entry.method)
-                + "); only stored (0) and deflate (8) are supported",
+            named + " uses compression method " + std::to_string(entry.method) + " ("
+                + methodName(entry.method) + "); only stored (0) and deflate (8) are supported",
             where);
     }
     ZipFile file(zip_fopen_index(archive, entry.index, 0));
@@ -359,8 +393,9 @@ Result<std::string> readEntry(zip_t* archive, const EntryFacts& entry)
         const zip_int64_t got = zip_fread(file.get(), content.data() + filled, capacity - filled);
         if (got < 0) {
             return fail(ReasonCode::ArchiveCorrupt, Check::EntryRead,
-                named + " is corrupt after " + std::to_string(filled) + " of its declared "
-                    + std::to_string(entry.declaredSize) + " bytes: " + readFailure(zip_file_get_error(file.get())),
+                named + " is corrupt: " + readFailure(zip_file_get_error(file.get())) + " (after "
+                    + std::to_string(filled) + " of its declared " + std::to_string(entry.declaredSize)
+                    + " bytes)",
                 where);
         }
         if (got == 0) {
@@ -380,7 +415,7 @@ Result<std::string> readEntry(zip_t* archive, const EntryFacts& entry)
     return content;
 }
 
-}  // namespace
+} // namespace
 
 Result<ArchiveEntries> readArchive(std::span<const std::uint8_t> bytes)
 {
@@ -392,7 +427,8 @@ Result<ArchiveEntries> readArchive(std::span<const std::uint8_t> bytes)
         }
         // libzip would open zero bytes as an empty archive.
         if (bytes.empty()) {
-            return fail(ReasonCode::ArchiveCorrupt, Check::ZipDirectory, "the archive is empty (0 bytes), not a ZIP");
+            return fail(
+                ReasonCode::ArchiveCorrupt, Check::ZipDirectory, "the archive is empty (0 bytes), not a ZIP");
         }
 
         auto archive = openArchive(bytes);
@@ -410,7 +446,7 @@ Result<ArchiveEntries> readArchive(std::span<const std::uint8_t> bytes)
             return tl::unexpected(std::move(safety.error()));
         }
 
-        const std::array<const char*, 3> required = {kManifestEntry, kCertificateEntry, kPrivateKeyEntry};
+        const std::array<const char*, 3> required = { kManifestEntry, kCertificateEntry, kPrivateKeyEntry };
         std::string missing;
         std::string firstMissing;
         for (const char* name : required) {
@@ -423,17 +459,17 @@ Result<ArchiveEntries> readArchive(std::span<const std::uint8_t> bytes)
         }
         if (!missing.empty()) {
             return fail(ReasonCode::ArchiveMissingEntry, Check::RequiredEntries,
-                "the archive lacks the required " + std::string(missing.find(',') == std::string::npos ? "entry " : "entries ")
-                    + missing,
+                "the archive lacks the required "
+                    + std::string(missing.find(',') == std::string::npos ? "entry " : "entries ") + missing,
                 firstMissing);
         }
 
         ArchiveEntries result;
-        const std::array<std::pair<const char*, std::string*>, 3> targets = {{
-            {kManifestEntry, &result.manifest},
-            {kCertificateEntry, &result.certificate},
-            {kPrivateKeyEntry, &result.privateKey},
-        }};
+        const std::array<std::pair<const char*, std::string*>, 3> targets = { {
+            { kManifestEntry, &result.manifest },
+            { kCertificateEntry, &result.certificate },
+            { kPrivateKeyEntry, &result.privateKey },
+        } };
         for (const auto& [name, target] : targets) {
             auto content = readEntry(archive->get(), *findEntry(*entries, name));
             if (!content) {
@@ -450,8 +486,9 @@ Result<ArchiveEntries> readArchive(std::span<const std::uint8_t> bytes)
         }
         return result;
     } catch (const std::exception& error) {
-        return fail(ReasonCode::InternalError, Check::None, std::string("reading the archive failed: ") + error.what());
+        return fail(ReasonCode::InternalError, Check::None,
+            std::string("reading the archive failed: ") + error.what());
     }
 }
 
-}  // namespace omni::archive
+} // namespace omni::archive

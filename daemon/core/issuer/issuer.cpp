@@ -93,6 +93,16 @@ Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, cons
     manifestModel.iotThingName = device.iotThingName;
     manifestModel.createdAt = trust::formatTime(now);
     device.manifest = manifest::toJson(manifestModel).dump(2) + "\n";
+    if (auto reread = manifest::parseManifest(device.manifest); !reread) {
+        Error error = reread.error();
+        // Only the size can fail here (the request was validated): name the
+        // request fields that make it large.
+        error.where = request.tags.empty() ? "Description" : "Tags";
+        error.message = "the archive's manifest.json would be " + std::to_string(device.manifest.size()) +
+                        " bytes, and devices accept at most " + std::to_string(manifest::kMaxManifestBytes) +
+                        ": shorten Tags or Description (" + reread.error().message + ")";
+        return tl::unexpected(error);
+    }
 
     auto key = trust::generateKey(trust::KeyType::EcP256);
     if (!key)

@@ -55,7 +55,11 @@ struct IssuedDevice {
 std::string newDeviceId();
 
 // A device record, a fresh EC P-256 key, a 300-second certificate bound to
-// the manifest by the digest extension, and the archive.
+// the manifest by the digest extension, and the archive. The manifest is
+// checked with the device's own parser before anything is signed, so the
+// issuer never produces an archive its devices refuse: MANIFEST_INVALID
+// (e.g. a request whose Tags make manifest.json exceed 64 KiB), with
+// Error::where naming the request field to change.
 Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, const IssuingAuthority& authority,
                                  const ArnScope& scope, trust::UnixTime now);
 

@@ -681,14 +681,14 @@ private:
         for (std::size_t index = 0; index < value->size(); ++index) {
             // A dense list: a null item is malformed, not absent.
             const json& item = (*value)[index];
-            const std::string path_i = itemPath(path, index);
+            const std::string entryPath = itemPath(path, index);
             auto checked = checkString(&item, true, kNonEmptyLineRule);
             if (checked.error) {
-                report(path_i, std::move(*checked.error));
+                report(entryPath, std::move(*checked.error));
                 continue;
             }
             if (!isIpLiteral(*checked.value)) {
-                report(path_i, dnsProblem(*checked.value));
+                report(entryPath, dnsProblem(*checked.value));
                 continue;
             }
             result.push_back(std::move(*checked.value));
@@ -858,6 +858,35 @@ std::string withoutExceptionId(const std::string& what)
     return close == std::string::npos ? what : what.substr(close + 2);
 }
 
+} // namespace
+
+tl::expected<json, std::string> parseStrictJsonText(std::string_view bytes)
+{
+    if (const auto offset = firstInvalidUtf8(bytes)) {
+        return tl::unexpected("is not valid UTF-8 (byte " + std::to_string(*offset) + ")");
+    }
+    // nlohmann's lexer takes a NUL byte for the end of the input and would
+    // ignore whatever follows; JSON text never contains a raw NUL (inside a
+    // string it must be escaped), so refuse it before the parser sees it.
+    if (const std::size_t nul = bytes.find('\0'); nul != std::string_view::npos) {
+        return tl::unexpected("contains a NUL byte at byte " + std::to_string(nul) + "; JSON text cannot contain one");
+    }
+    // nlohmann skips a byte order mark silently; the issuer never writes one
+    // and RFC 8259 forbids it, so refuse it rather than guess.
+    if (bytes.substr(0, 3) == "\xEF\xBB\xBF") {
+        return tl::unexpected(std::string("starts with a byte order mark; it must be plain UTF-8 JSON"));
+    }
+    try {
+        return parseStrictJson(bytes);
+    } catch (const RejectedManifest& rejected) {
+        return tl::unexpected(rejected.message);
+    } catch (const json::exception& error) {
+        return tl::unexpected("is not valid JSON: " + withoutExceptionId(error.what()));
+    }
+}
+
+namespace {
+
 Result<Manifest> parseManifestUnchecked(std::string_view bytes)
 {
     const std::string entry(kManifestEntry);
@@ -866,24 +895,11 @@ Result<Manifest> parseManifestUnchecked(std::string_view bytes)
             "is " + std::to_string(bytes.size()) + " bytes; at most " + std::to_string(kMaxManifestBytes)
                 + " are allowed"));
     }
-    if (const auto offset = firstInvalidUtf8(bytes)) {
-        return tl::unexpected(
-            manifestError(entry, "is not valid UTF-8 (byte " + std::to_string(*offset) + ")"));
+    auto parsed = parseStrictJsonText(bytes);
+    if (!parsed) {
+        return tl::unexpected(manifestError(entry, parsed.error()));
     }
-    // nlohmann skips a byte order mark silently; the issuer never writes one
-    // and RFC 8259 forbids it, so refuse it rather than guess.
-    if (bytes.substr(0, 3) == "\xEF\xBB\xBF") {
-        return tl::unexpected(
-            manifestError(entry, "starts with a byte order mark; it must be plain UTF-8 JSON"));
-    }
-    json document;
-    try {
-        document = parseStrictJson(bytes);
-    } catch (const RejectedManifest& rejected) {
-        return tl::unexpected(manifestError(entry, rejected.message));
-    } catch (const json::exception& error) {
-        return tl::unexpected(manifestError(entry, "is not valid JSON: " + withoutExceptionId(error.what())));
-    }
+    json document = std::move(*parsed);
     if (!document.is_object()) {
         return tl::unexpected(manifestError(entry, "must be a JSON object, not " + jsonTypeName(document)));
     }

@@ -77,6 +77,12 @@ struct Manifest {
 // order), so an API answer can list them all.
 tl::expected<ProvisionRequest, std::vector<FieldError>> validateProvisionRequest(const nlohmann::json& body);
 
+// Strict JSON for documents that bind or configure something (manifest.json,
+// ProvisionDevice request bodies): valid UTF-8, no NUL byte, no byte order
+// mark, no duplicate key at any level, nesting at most kMaxManifestDepth.
+// The error says what is wrong ("is not valid JSON: ...") without a subject.
+tl::expected<nlohmann::json, std::string> parseStrictJsonText(std::string_view bytes);
+
 // Check 11: manifest.json bytes -> Manifest, or MANIFEST_INVALID (Check::Manifest)
 // whose message names the first offending field path (also in Error::where).
 Result<Manifest> parseManifest(std::string_view bytes);

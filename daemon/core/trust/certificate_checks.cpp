@@ -1,7 +1,6 @@
 #include "daemon/core/trust/certificate_checks.hpp"
 
 #include <algorithm>
-#include <climits>
 #include <cstdio>
 #include <ctime>
 #include <utility>
@@ -26,8 +25,8 @@ constexpr std::size_t kMaxNameInMessage = 200;
 constexpr std::size_t kMaxAnchorsInMessage = 5;
 // ASN.1 times cover the years 0000-9999; the fallback of validityOf lies
 // outside any real certificate's window without risking overflow.
-constexpr UnixTime kLatestAsn1Time = 253402300799;    // 9999-12-31T23:59:59Z
-constexpr UnixTime kEarliestAsn1Time = -62167219200;  // 0000-01-01T00:00:00Z
+constexpr UnixTime kLatestAsn1Time = 253402300799; // 9999-12-31T23:59:59Z
+constexpr UnixTime kEarliestAsn1Time = -62167219200; // 0000-01-01T00:00:00Z
 
 struct OpenSslFree {
     void operator()(void* memory) const noexcept { OPENSSL_free(memory); }
@@ -62,7 +61,7 @@ CivilDate civilFromDays(std::int64_t days)
     const unsigned day = dayOfYear - (153 * monthIndex + 2) / 5 + 1;
     const unsigned month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9;
     const std::int64_t year = static_cast<std::int64_t>(yearOfEra) + era * 400 + (month <= 2 ? 1 : 0);
-    return {year, month, day};
+    return { year, month, day };
 }
 
 bool isLeapYear(std::int64_t year)
@@ -72,20 +71,19 @@ bool isLeapYear(std::int64_t year)
 
 unsigned daysInMonth(std::int64_t year, unsigned month)
 {
-    static constexpr std::array<unsigned, 12> kDays{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static constexpr std::array<unsigned, 12> kDays { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     return month == 2 && isLeapYear(year) ? 29 : kDays[month - 1];
 }
 
 std::optional<UnixTime> toUnixTime(const ASN1_TIME* time)
 {
-    std::tm fields{};
+    std::tm fields {};
     if (time == nullptr || ASN1_TIME_to_tm(time, &fields) != 1) {
         ERR_clear_error();
         return std::nullopt;
     }
     const std::int64_t days = daysFromCivil(static_cast<std::int64_t>(fields.tm_year) + 1900,
-                                            static_cast<unsigned>(fields.tm_mon + 1),
-                                            static_cast<unsigned>(fields.tm_mday));
+        static_cast<unsigned>(fields.tm_mon + 1), static_cast<unsigned>(fields.tm_mday));
     return days * 86400 + fields.tm_hour * 3600 + fields.tm_min * 60 + fields.tm_sec;
 }
 
@@ -102,7 +100,8 @@ std::string nameToString(const X509_NAME* name)
 {
     BioPtr bio(BIO_new(BIO_s_mem()));
     // RFC 2253 with control characters escaped but UTF-8 kept readable.
-    if (!bio || name == nullptr || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
+    if (!bio || name == nullptr
+        || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
         ERR_clear_error();
         return "(unprintable name)";
     }
@@ -126,7 +125,7 @@ std::string certificateLabel(const X509* certificate)
 std::string describeKey(const EVP_PKEY* key)
 {
     if (EVP_PKEY_is_a(key, "EC")) {
-        std::array<char, 80> group{};
+        std::array<char, 80> group {};
         std::size_t groupLength = 0;
         if (EVP_PKEY_get_group_name(key, group.data(), group.size(), &groupLength) != 1) {
             ERR_clear_error();
@@ -163,16 +162,16 @@ Result<X509Ptr> parseCertificateEntry(std::string_view pem)
     }
     if (blocks->empty()) {
         return fail(ReasonCode::CertInvalid, Check::CertParse,
-                    entry + " holds no PEM block; exactly one '-----BEGIN CERTIFICATE-----' is required", entry);
+            entry + " holds no PEM block; exactly one '-----BEGIN CERTIFICATE-----' is required", entry);
     }
     if (blocks->size() > 1) {
         const pem::Block& second = (*blocks)[1];
         return fail(ReasonCode::CertInvalid, Check::CertParse,
-                    entry + " holds " + std::to_string(blocks->size())
-                        + " PEM blocks; exactly one certificate is required (a second block, '"
-                        + clipped(second.label) + "', begins at line " + std::to_string(second.firstLine)
-                        + "; intermediate certificates belong in chain.pem)",
-                    entry);
+            entry + " holds " + std::to_string(blocks->size())
+                + " PEM blocks; exactly one certificate is required (a second block, '"
+                + clipped(second.label) + "', begins at line " + std::to_string(second.firstLine)
+                + "; intermediate certificates belong in chain.pem)",
+            entry);
     }
     auto certificate = pem::certificateFromBlock(blocks->front());
     if (!certificate) {
@@ -191,25 +190,25 @@ Result<PkeyPtr> parsePrivateKeyEntry(std::string_view pem)
     }
     if (blocks->size() != 1) {
         return fail(ReasonCode::CertInvalid, Check::CertParse,
-                    entry + " holds " + std::to_string(blocks->size()) + " PEM blocks; " + required
-                        + " and nothing else",
-                    entry);
+            entry + " holds " + std::to_string(blocks->size()) + " PEM blocks; " + required
+                + " and nothing else",
+            entry);
     }
     const pem::Block& block = blocks->front();
     if (block.label == "ENCRYPTED PRIVATE KEY" || block.headers.find("ENCRYPTED") != std::string::npos) {
         return fail(ReasonCode::CertInvalid, Check::CertParse,
-                    entry + " holds an encrypted key ('" + clipped(block.label) + "'); " + required, entry);
+            entry + " holds an encrypted key ('" + clipped(block.label) + "'); " + required, entry);
     }
     if (block.label != "PRIVATE KEY") {
         const bool traditional = block.label.ends_with("PRIVATE KEY");
         return fail(ReasonCode::CertInvalid, Check::CertParse,
-                    entry + " holds " + (traditional ? "a traditional (not PKCS#8) key" : "a PEM block") + " '"
-                        + clipped(block.label) + "'; " + required,
-                    entry);
+            entry + " holds " + (traditional ? "a traditional (not PKCS#8) key" : "a PEM block") + " '"
+                + clipped(block.label) + "'; " + required,
+            entry);
     }
     if (!block.headers.empty()) {
         return fail(ReasonCode::CertInvalid, Check::CertParse,
-                    entry + ": the key block has PEM headers; " + required, entry);
+            entry + ": the key block has PEM headers; " + required, entry);
     }
     const auto* begin = reinterpret_cast<const unsigned char*>(block.der.data());
     const unsigned char* cursor = begin;
@@ -217,19 +216,19 @@ Result<PkeyPtr> parsePrivateKeyEntry(std::string_view pem)
     if (!info || cursor != begin + block.der.size()) {
         ERR_clear_error();
         return fail(ReasonCode::CertInvalid, Check::CertParse,
-                    entry + ": the 'PRIVATE KEY' block is not a valid PKCS#8 PrivateKeyInfo", entry);
+            entry + ": the 'PRIVATE KEY' block is not a valid PKCS#8 PrivateKeyInfo", entry);
     }
     PkeyPtr key(EVP_PKCS82PKEY(info.get()));
     if (!key) {
         // OpenSSL's reason names the algorithm problem, never key bytes.
         return fail(ReasonCode::CertInvalid, Check::CertParse,
-                    entry + ": the PKCS#8 key does not decode: " + drainOpenSslErrors(), entry);
+            entry + ": the PKCS#8 key does not decode: " + drainOpenSslErrors(), entry);
     }
     if (!isAcceptedKeyType(key.get())) {
         return fail(ReasonCode::CertInvalid, Check::CertParse,
-                    entry + " holds an unsupported key type, " + describeKey(key.get())
-                        + "; the device accepts EC P-256, EC P-384 or RSA of at least 2048 bits",
-                    entry);
+            entry + " holds an unsupported key type, " + describeKey(key.get())
+                + "; the device accepts EC P-256, EC P-384 or RSA of at least 2048 bits",
+            entry);
     }
     return key;
 }
@@ -243,9 +242,10 @@ Result<std::vector<X509Ptr>> parseChainEntry(std::string_view pem)
     }
     if (blocks->empty()) {
         return fail(ReasonCode::CertInvalid, Check::CertParse,
-                    entry + " is present but holds no PEM certificate; leave it out or put the intermediate CA "
-                            "certificates in it",
-                    entry);
+            entry
+                + " is present but holds no PEM certificate; leave it out or put the intermediate CA "
+                  "certificates in it",
+            entry);
     }
     std::vector<X509Ptr> certificates;
     for (const pem::Block& block : *blocks) {
@@ -282,27 +282,28 @@ std::optional<int> parseDigits(std::string_view text, std::size_t position, std:
     return value;
 }
 
-}  // namespace
+} // namespace
 
-Result<TrustAnchors> TrustAnchors::fromPem(const std::vector<std::pair<std::string, std::string>>& sourceNameAndPem)
+Result<TrustAnchors> TrustAnchors::fromPem(
+    const std::vector<std::pair<std::string, std::string>>& sourceNameAndPem)
 {
     TrustAnchors anchors;
     for (const auto& [sourceName, pemText] : sourceNameAndPem) {
         auto blocks = pem::splitBlocks(pemText);
         if (!blocks) {
             return fail(ReasonCode::InternalError, Check::None,
-                        "trust anchor " + sourceName + ": " + blocks.error(), sourceName);
+                "trust anchor " + sourceName + ": " + blocks.error(), sourceName);
         }
         if (blocks->empty()) {
             return fail(ReasonCode::InternalError, Check::None,
-                        "trust anchor " + sourceName + " holds no PEM certificate ('-----BEGIN CERTIFICATE-----')",
-                        sourceName);
+                "trust anchor " + sourceName + " holds no PEM certificate ('-----BEGIN CERTIFICATE-----')",
+                sourceName);
         }
         for (const pem::Block& block : *blocks) {
             auto certificate = pem::certificateFromBlock(block);
             if (!certificate) {
                 return fail(ReasonCode::InternalError, Check::None,
-                            "trust anchor " + sourceName + ": " + certificate.error(), sourceName);
+                    "trust anchor " + sourceName + ": " + certificate.error(), sourceName);
             }
             anchors.certificates_.push_back(std::move(*certificate));
         }
@@ -311,7 +312,7 @@ Result<TrustAnchors> TrustAnchors::fromPem(const std::vector<std::pair<std::stri
 }
 
 Result<Credentials> parseCredentials(std::string_view certificatePem, std::string_view privateKeyPem,
-                                     const std::optional<std::string>& chainPem)
+    const std::optional<std::string>& chainPem)
 {
     ERR_clear_error();
     Credentials credentials;
@@ -345,11 +346,11 @@ Result<void> checkKeyMatchesCertificate(const Credentials& credentials)
     if (certificateKey == nullptr || EVP_PKEY_eq(certificateKey, credentials.privateKey.get()) != 1) {
         ERR_clear_error();
         return fail(ReasonCode::KeyMismatch, Check::KeyMatch,
-                    "the private key in private_key.pem (" + describeKey(credentials.privateKey.get())
-                        + ") does not belong to the certificate in certificate.pem (its public key: "
-                        + (certificateKey != nullptr ? describeKey(certificateKey) : std::string("undecodable"))
-                        + ")",
-                    entry);
+            "the private key in private_key.pem (" + describeKey(credentials.privateKey.get())
+                + ") does not belong to the certificate in certificate.pem (its public key: "
+                + (certificateKey != nullptr ? describeKey(certificateKey) : std::string("undecodable"))
+                + ")",
+            entry);
     }
     // EVP_PKEY_eq compares public halves only; a key file may pair the
     // certificate's public key with an unrelated private part.
@@ -357,9 +358,9 @@ Result<void> checkKeyMatchesCertificate(const Credentials& credentials)
     if (!context || EVP_PKEY_pairwise_check(context.get()) != 1) {
         ERR_clear_error();
         return fail(ReasonCode::KeyMismatch, Check::KeyMatch,
-                    "the private key in private_key.pem carries the certificate's public key, but its private part "
-                    "does not belong to it (pairwise consistency check failed)",
-                    entry);
+            "the private key in private_key.pem carries the certificate's public key, but its private part "
+            "does not belong to it (pairwise consistency check failed)",
+            entry);
     }
     return {};
 }
@@ -373,9 +374,9 @@ Result<CertificatePath> verifyChain(const Credentials& credentials, const TrustA
     }
     if (anchors.certificates().empty()) {
         return fail(ReasonCode::CertUntrusted, Check::Chain,
-                    "the device has no trust anchor configured, so no certificate can be trusted; configure the "
-                    "issuer's root certificate as a trust anchor",
-                    entry);
+            "the device has no trust anchor configured, so no certificate can be trusted; configure the "
+            "issuer's root certificate as a trust anchor",
+            entry);
     }
     X509StorePtr store(X509_STORE_new());
     X509StackPtr untrusted(sk_X509_new_null());
@@ -386,7 +387,7 @@ Result<CertificatePath> verifyChain(const Credentials& credentials, const TrustA
     for (const X509Ptr& anchor : anchors.certificates()) {
         if (X509_STORE_add_cert(store.get(), anchor.get()) != 1) {
             return fail(ReasonCode::InternalError, Check::Chain,
-                        "cannot add a trust anchor to the store: " + drainOpenSslErrors(), entry);
+                "cannot add a trust anchor to the store: " + drainOpenSslErrors(), entry);
         }
     }
     // Time is judged by checks 16 and 17 so that a wrong clock gets its own
@@ -399,12 +400,14 @@ Result<CertificatePath> verifyChain(const Credentials& credentials, const TrustA
         }
         if (sk_X509_push(untrusted.get(), helper.get()) <= 0) {
             X509_free(helper.get());
-            return fail(ReasonCode::InternalError, Check::Chain, "out of memory: " + drainOpenSslErrors(), entry);
+            return fail(
+                ReasonCode::InternalError, Check::Chain, "out of memory: " + drainOpenSslErrors(), entry);
         }
     }
-    if (X509_STORE_CTX_init(context.get(), store.get(), credentials.certificate.get(), untrusted.get()) != 1) {
+    if (X509_STORE_CTX_init(context.get(), store.get(), credentials.certificate.get(), untrusted.get())
+        != 1) {
         return fail(ReasonCode::InternalError, Check::Chain,
-                    "cannot set up verification: " + drainOpenSslErrors(), entry);
+            "cannot set up verification: " + drainOpenSslErrors(), entry);
     }
     if (X509_verify_cert(context.get()) != 1) {
         const int error = X509_STORE_CTX_get_error(context.get());
@@ -416,21 +419,22 @@ Result<CertificatePath> verifyChain(const Credentials& credentials, const TrustA
         std::string anchorList;
         const std::size_t anchorCount = anchors.certificates().size();
         for (std::size_t i = 0; i < std::min(anchorCount, kMaxAnchorsInMessage); ++i) {
-            anchorList += (i == 0 ? "" : ", ") + nameToString(X509_get_subject_name(anchors.certificates()[i].get()));
+            anchorList += (i == 0 ? "" : ", ")
+                + nameToString(X509_get_subject_name(anchors.certificates()[i].get()));
         }
         if (anchorCount > kMaxAnchorsInMessage) {
             anchorList += ", ...";
         }
         ERR_clear_error();
         return fail(ReasonCode::CertUntrusted, Check::Chain,
-                    "no chain of valid signatures leads from the provisioning certificate to a trust anchor of the "
-                    "device: "
-                        + std::string(X509_verify_cert_error_string(error)) + " (OpenSSL verify error "
-                        + std::to_string(error) + " at depth " + std::to_string(depth) + ", certificate subject '"
-                        + nameToString(X509_get_subject_name(current)) + "', issuer '"
-                        + nameToString(X509_get_issuer_name(current)) + "'); the device trusts "
-                        + std::to_string(anchorCount) + " anchor(s): " + anchorList,
-                    entry);
+            "no chain of valid signatures leads from the provisioning certificate to a trust anchor of the "
+            "device: "
+                + std::string(X509_verify_cert_error_string(error)) + " (OpenSSL verify error "
+                + std::to_string(error) + " at depth " + std::to_string(depth) + ", certificate subject '"
+                + nameToString(X509_get_subject_name(current)) + "', issuer '"
+                + nameToString(X509_get_issuer_name(current)) + "'); the device trusts "
+                + std::to_string(anchorCount) + " anchor(s): " + anchorList,
+            entry);
     }
     X509StackPtr built(X509_STORE_CTX_get1_chain(context.get()));
     if (!built) {
@@ -446,7 +450,8 @@ Result<CertificatePath> verifyChain(const Credentials& credentials, const TrustA
 Validity validityOf(const X509* certificate)
 {
     Validity validity;
-    const auto notBefore = certificate != nullptr ? toUnixTime(X509_get0_notBefore(certificate)) : std::nullopt;
+    const auto notBefore
+        = certificate != nullptr ? toUnixTime(X509_get0_notBefore(certificate)) : std::nullopt;
     const auto notAfter = certificate != nullptr ? toUnixTime(X509_get0_notAfter(certificate)) : std::nullopt;
     // Fail closed: a time that does not convert makes the window empty.
     validity.notBefore = notBefore.value_or(kLatestAsn1Time);
@@ -460,12 +465,12 @@ Result<void> checkLifetime(const X509* provisioningCertificate, std::int64_t max
     const std::int64_t lifetime = validity.notAfter - validity.notBefore;
     if (lifetime > maxLifetimeSeconds) {
         return fail(ReasonCode::CertLifetimeTooLong, Check::Lifetime,
-                    "the provisioning certificate is valid for " + std::to_string(lifetime) + " s (from "
-                        + formatTime(validity.notBefore) + " until " + formatTime(validity.notAfter)
-                        + "); this device accepts at most " + std::to_string(maxLifetimeSeconds)
-                        + " s. Issue the archive with ProvisionDevice (or omni-provision create-device), which makes "
-                          "5-minute certificates",
-                    std::string(kCertificateEntry));
+            "the provisioning certificate is valid for " + std::to_string(lifetime) + " s (from "
+                + formatTime(validity.notBefore) + " until " + formatTime(validity.notAfter)
+                + "); this device accepts at most " + std::to_string(maxLifetimeSeconds)
+                + " s. Issue the archive with ProvisionDevice (or omni-provision create-device), which makes "
+                  "5-minute certificates",
+            std::string(kCertificateEntry));
     }
     return {};
 }
@@ -474,10 +479,10 @@ Result<void> checkClock(UnixTime now, UnixTime buildEpoch)
 {
     if (now < buildEpoch) {
         return fail(ReasonCode::ClockUntrusted, Check::Clock,
-                    "the device clock reads " + formatTime(now) + ", which is before this software's build time "
-                        + formatTime(buildEpoch)
-                        + ", so the clock cannot be right (dead RTC battery?). Set the device clock to the correct "
-                          "time (UTC) and plug the stick in again");
+            "the device clock reads " + formatTime(now) + ", which is before this software's build time "
+                + formatTime(buildEpoch)
+                + ", so the clock cannot be right (dead RTC battery?). Set the device clock to the correct "
+                  "time (UTC) and plug the stick in again");
     }
     return {};
 }
@@ -492,22 +497,22 @@ Result<void> checkValidity(const CertificatePath& path, UnixTime now, std::int64
     const std::string entry(kCertificateEntry);
     if (now < leaf.notBefore - tolerance) {
         return fail(ReasonCode::CertNotYetValid, Check::Validity,
-                    "the provisioning certificate was issued at " + formatTime(leaf.notBefore) + " and is valid until "
-                        + formatTime(leaf.notAfter) + " (" + std::to_string(tolerance)
-                        + " s tolerance); this device's clock reads " + formatTime(now) + ", "
-                        + std::to_string(leaf.notBefore - now)
-                        + " s before the issue time. The device clock or the issuing computer's clock is wrong: "
-                          "set the device clock (or fix the issuer's) and create a new archive",
-                    entry);
+            "the provisioning certificate was issued at " + formatTime(leaf.notBefore)
+                + " and is valid until " + formatTime(leaf.notAfter) + " (" + std::to_string(tolerance)
+                + " s tolerance); this device's clock reads " + formatTime(now) + ", "
+                + std::to_string(leaf.notBefore - now)
+                + " s before the issue time. The device clock or the issuing computer's clock is wrong: "
+                  "set the device clock (or fix the issuer's) and create a new archive",
+            entry);
     }
     if (now > leaf.notAfter + tolerance) {
         return fail(ReasonCode::CertExpired, Check::Validity,
-                    "the provisioning certificate was issued at " + formatTime(leaf.notBefore)
-                        + " and was valid until " + formatTime(leaf.notAfter) + " (" + std::to_string(tolerance)
-                        + " s tolerance); this device's clock reads " + formatTime(now)
-                        + ". Create a new archive and copy it to the stick within "
-                        + durationText(std::max<std::int64_t>(leaf.notAfter - leaf.notBefore, 0)),
-                    entry);
+            "the provisioning certificate was issued at " + formatTime(leaf.notBefore)
+                + " and was valid until " + formatTime(leaf.notAfter) + " (" + std::to_string(tolerance)
+                + " s tolerance); this device's clock reads " + formatTime(now)
+                + ". Create a new archive and copy it to the stick within "
+                + durationText(std::max<std::int64_t>(leaf.notAfter - leaf.notBefore, 0)),
+            entry);
     }
     for (std::size_t index = 1; index < path.certificates.size(); ++index) {
         const X509* certificate = path.certificates[index].get();
@@ -516,20 +521,21 @@ Result<void> checkValidity(const CertificatePath& path, UnixTime now, std::int64
         const std::string role = isAnchor ? "the device's trust anchor " : "the CA certificate ";
         const std::string window = "is valid from " + formatTime(validity.notBefore) + " until "
             + formatTime(validity.notAfter) + "; this device's clock reads " + formatTime(now);
-        const std::string remedy = isAnchor ? "Replace the device's trust anchor with a current one"
-                                            : "The administrator must renew that CA certificate and issue a new "
-                                              "archive";
+        const std::string remedy = isAnchor
+            ? "Replace the device's trust anchor with a current one"
+            : "The administrator must renew that CA certificate and issue a new "
+              "archive";
         if (now < validity.notBefore) {
             return fail(ReasonCode::CertNotYetValid, Check::Validity,
-                        role + certificateLabel(certificate) + " of the path is not valid yet: it " + window
-                            + ". If the device clock is wrong, set it; otherwise " + remedy,
-                        entry);
+                role + certificateLabel(certificate) + " of the path is not valid yet: it " + window
+                    + ". If the device clock is wrong, set it; otherwise " + remedy,
+                entry);
         }
         if (now > validity.notAfter) {
             return fail(ReasonCode::CertExpired, Check::Validity,
-                        role + certificateLabel(certificate) + " of the path has expired: it " + window
-                            + ". If the device clock is wrong, set it; otherwise " + remedy,
-                        entry);
+                role + certificateLabel(certificate) + " of the path has expired: it " + window
+                    + ". If the device clock is wrong, set it; otherwise " + remedy,
+                entry);
         }
     }
     return {};
@@ -559,22 +565,22 @@ std::optional<std::string> commonName(const X509* certificate)
 Result<void> checkManifestDigest(const X509* provisioningCertificate, std::string_view manifestBytes)
 {
     const std::string entry(kCertificateEntry);
-    const std::string extensionName = std::string("the manifest digest extension (OID ") + kManifestDigestOid + ")";
+    const std::string extensionName
+        = std::string("the manifest digest extension (OID ") + kManifestDigestOid + ")";
     Asn1ObjectPtr oid(OBJ_txt2obj(kManifestDigestOid, 1));
     if (!oid || provisioningCertificate == nullptr) {
-        return fail(ReasonCode::InternalError, Check::Digest, "cannot make the digest OID: " + drainOpenSslErrors(),
-                    entry);
+        return fail(ReasonCode::InternalError, Check::Digest,
+            "cannot make the digest OID: " + drainOpenSslErrors(), entry);
     }
     const int index = X509_get_ext_by_OBJ(provisioningCertificate, oid.get(), -1);
     if (index < 0) {
         return fail(ReasonCode::ManifestDigestMismatch, Check::Digest,
-                    "the provisioning certificate has no " + extensionName
-                        + ", so nothing binds manifest.json to it",
-                    entry);
+            "the provisioning certificate lacks " + extensionName + ", so nothing binds manifest.json to it",
+            entry);
     }
     if (X509_get_ext_by_OBJ(provisioningCertificate, oid.get(), index) >= 0) {
         return fail(ReasonCode::ManifestDigestMismatch, Check::Digest,
-                    "the provisioning certificate has " + extensionName + " more than once", entry);
+            "the provisioning certificate has " + extensionName + " more than once", entry);
     }
     const ASN1_OCTET_STRING* value = X509_EXTENSION_get_data(X509_get_ext(provisioningCertificate, index));
     const unsigned char* begin = ASN1_STRING_get0_data(value);
@@ -584,13 +590,13 @@ Result<void> checkManifestDigest(const X509* provisioningCertificate, std::strin
     if (!digest) {
         ERR_clear_error();
         return fail(ReasonCode::ManifestDigestMismatch, Check::Digest,
-                    extensionName + " is not a DER OCTET STRING", entry);
+            extensionName + " is not a DER OCTET STRING", entry);
     }
     if (cursor != begin + valueLength) {
         return fail(ReasonCode::ManifestDigestMismatch, Check::Digest,
-                    extensionName + " has " + std::to_string(begin + valueLength - cursor)
-                        + " bytes after its OCTET STRING",
-                    entry);
+            extensionName + " has " + std::to_string(begin + valueLength - cursor)
+                + " bytes after its OCTET STRING",
+            entry);
     }
     unsigned char* reencoded = nullptr;
     const int reencodedLength = i2d_ASN1_OCTET_STRING(digest.get(), &reencoded);
@@ -598,23 +604,22 @@ Result<void> checkManifestDigest(const X509* provisioningCertificate, std::strin
     if (reencodedLength != valueLength || !std::equal(begin, begin + valueLength, reencoded)) {
         ERR_clear_error();
         return fail(ReasonCode::ManifestDigestMismatch, Check::Digest,
-                    extensionName + " is a BER but not a DER OCTET STRING (constructed or non-minimal length)",
-                    entry);
+            extensionName + " is a BER but not a DER OCTET STRING (constructed or non-minimal length)",
+            entry);
     }
     const int digestLength = ASN1_STRING_length(digest.get());
     if (digestLength != static_cast<int>(kSha256Size)) {
         return fail(ReasonCode::ManifestDigestMismatch, Check::Digest,
-                    extensionName + " holds " + std::to_string(digestLength)
-                        + " bytes; a SHA-256 digest has 32",
-                    entry);
+            extensionName + " holds " + std::to_string(digestLength) + " bytes; a SHA-256 digest has 32",
+            entry);
     }
     const std::span<const std::uint8_t> certified(ASN1_STRING_get0_data(digest.get()), kSha256Size);
     const auto actual = sha256(manifestBytes);
     if (!std::equal(certified.begin(), certified.end(), actual.begin())) {
         return fail(ReasonCode::ManifestDigestMismatch, Check::Digest,
-                    "manifest.json was changed after the certificate was issued: its SHA-256 is " + toHex(actual)
-                        + ", the certificate's manifest digest is " + toHex(certified),
-                    "manifest.json");
+            "manifest.json was changed after the certificate was issued: its SHA-256 is " + toHex(actual)
+                + ", the certificate's manifest digest is " + toHex(certified),
+            "manifest.json");
     }
     return {};
 }
@@ -624,11 +629,10 @@ std::string formatTime(UnixTime time)
     const std::int64_t days = (time >= 0 ? time : time - 86399) / 86400;
     const std::int64_t secondsOfDay = time - days * 86400;
     const CivilDate date = civilFromDays(days);
-    std::array<char, 64> buffer{};
+    std::array<char, 64> buffer {};
     std::snprintf(buffer.data(), buffer.size(), "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
-                  static_cast<long long>(date.year), date.month, date.day,
-                  static_cast<long long>(secondsOfDay / 3600), static_cast<long long>(secondsOfDay / 60 % 60),
-                  static_cast<long long>(secondsOfDay % 60));
+        static_cast<long long>(date.year), date.month, date.day, static_cast<long long>(secondsOfDay / 3600),
+        static_cast<long long>(secondsOfDay / 60 % 60), static_cast<long long>(secondsOfDay % 60));
     return buffer.data();
 }
 
@@ -683,13 +687,14 @@ std::optional<UnixTime> parseRfc3339(std::string_view text)
         return std::nullopt;
     }
     // A leap second (:60) counts as the first second of the next minute.
-    const std::int64_t days = daysFromCivil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day));
+    const std::int64_t days
+        = daysFromCivil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day));
     return days * 86400 + *hour * 3600 + *minute * 60 + *second - offsetSeconds;
 }
 
 std::array<std::uint8_t, 32> sha256(std::string_view bytes)
 {
-    std::array<std::uint8_t, 32> digest{};
+    std::array<std::uint8_t, 32> digest {};
     unsigned int length = 0;
     if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1
         || length != digest.size()) {
@@ -712,4 +717,4 @@ std::string toHex(std::span<const std::uint8_t> bytes)
     return text;
 }
 
-}  // namespace omni::trust
+} // namespace omni::trust

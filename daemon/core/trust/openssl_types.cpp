@@ -10,7 +10,7 @@ std::string drainOpenSslErrors()
 {
     std::string text;
     while (const unsigned long code = ERR_get_error()) {
-        std::array<char, 256> buffer{};
+        std::array<char, 256> buffer {};
         ERR_error_string_n(code, buffer.data(), buffer.size());
         if (!text.empty()) {
             text += "; ";
@@ -23,4 +23,4 @@ std::string drainOpenSslErrors()
     return text;
 }
 
-}  // namespace omni::trust
+} // namespace omni::trust

@@ -12,8 +12,7 @@
 
 namespace omni::trust {
 
-template <class T, void (*Free)(T*)>
-struct OpenSslDeleter {
+template <class T, void (*Free)(T*)> struct OpenSslDeleter {
     void operator()(T* object) const noexcept { Free(object); }
 };
 
@@ -29,7 +28,8 @@ using Asn1OctetStringPtr
 using X509ExtensionPtr = std::unique_ptr<X509_EXTENSION, OpenSslDeleter<X509_EXTENSION, X509_EXTENSION_free>>;
 using X509NamePtr = std::unique_ptr<X509_NAME, OpenSslDeleter<X509_NAME, X509_NAME_free>>;
 using BignumPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BIGNUM, BN_free>>;
-using Pkcs8Ptr = std::unique_ptr<PKCS8_PRIV_KEY_INFO, OpenSslDeleter<PKCS8_PRIV_KEY_INFO, PKCS8_PRIV_KEY_INFO_free>>;
+using Pkcs8Ptr
+    = std::unique_ptr<PKCS8_PRIV_KEY_INFO, OpenSslDeleter<PKCS8_PRIV_KEY_INFO, PKCS8_PRIV_KEY_INFO_free>>;
 
 inline void freeX509Stack(STACK_OF(X509) * stack)
 {
@@ -40,4 +40,4 @@ using X509StackPtr = std::unique_ptr<STACK_OF(X509), OpenSslDeleter<STACK_OF(X50
 // The text of OpenSSL's error queue (and clears it), for messages.
 std::string drainOpenSslErrors();
 
-}  // namespace omni::trust
+} // namespace omni::trust

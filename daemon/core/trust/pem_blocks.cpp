@@ -1,5 +1,6 @@
 #include "daemon/core/trust/pem_blocks.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <ctime>
 #include <optional>
@@ -32,10 +33,20 @@ bool isBlank(std::string_view line)
     return line.find_first_not_of(" \t\r\f\v") == std::string_view::npos;
 }
 
+// DER and other binary files have control bytes that PEM text never has.
+bool isBinary(std::string_view line)
+{
+    return std::any_of(line.begin(), line.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte < 0x20 && byte != '\t' && byte != '\r' && byte != '\f' && byte != '\v';
+    });
+}
+
 std::optional<std::string_view> markerLabel(std::string_view line, std::string_view marker)
 {
     line = withoutTrailingWhitespace(line);
-    if (line.size() < marker.size() + kDashes.size() || !line.starts_with(marker) || !line.ends_with(kDashes)) {
+    if (line.size() < marker.size() + kDashes.size() || !line.starts_with(marker)
+        || !line.ends_with(kDashes)) {
         return std::nullopt;
     }
     return line.substr(marker.size(), line.size() - marker.size() - kDashes.size());
@@ -53,8 +64,8 @@ struct OpenSslFree {
     void operator()(void* memory) const noexcept { OPENSSL_free(memory); }
 };
 
-tl::expected<Block, std::string> decodeBlock(std::string_view blockText, std::string_view label,
-                                             std::size_t firstLine)
+tl::expected<Block, std::string> decodeBlock(
+    std::string_view blockText, std::string_view label, std::size_t firstLine)
 {
     if (blockText.size() > static_cast<std::size_t>(INT_MAX)) {
         return tl::unexpected("the PEM block at line " + std::to_string(firstLine) + " is too large");
@@ -73,7 +84,7 @@ tl::expected<Block, std::string> decodeBlock(std::string_view blockText, std::st
     std::unique_ptr<unsigned char, OpenSslFree> dataOwner(data);
     if (ok != 1) {
         return tl::unexpected("the PEM block " + quotedLabel(label) + " at line " + std::to_string(firstLine)
-                              + " does not decode (bad Base64 or headers): " + drainOpenSslErrors());
+            + " does not decode (bad Base64 or headers): " + drainOpenSslErrors());
     }
     Block block;
     block.label = std::string(label);
@@ -87,7 +98,7 @@ tl::expected<Block, std::string> decodeBlock(std::string_view blockText, std::st
     return block;
 }
 
-}  // namespace
+} // namespace
 
 Block::~Block()
 {
@@ -109,7 +120,8 @@ tl::expected<std::vector<Block>, std::string> splitBlocks(std::string_view text)
         const std::size_t newline = text.find('\n', position);
         const std::size_t lineEnd = newline == std::string_view::npos ? text.size() : newline + 1;
         const std::string_view line = text.substr(position, lineEnd - position);
-        const std::string_view content = newline == std::string_view::npos ? line : line.substr(0, line.size() - 1);
+        const std::string_view content
+            = newline == std::string_view::npos ? line : line.substr(0, line.size() - 1);
         ++lineNumber;
 
         if (!blockStart) {
@@ -117,18 +129,22 @@ tl::expected<std::vector<Block>, std::string> splitBlocks(std::string_view text)
                 blockStart = position;
                 blockLabel = *label;
                 blockFirstLine = lineNumber;
+            } else if (isBinary(content)) {
+                return tl::unexpected("line " + std::to_string(lineNumber)
+                    + ": binary data outside a PEM block (DER instead of PEM?); PEM text is required");
             } else if (!isBlank(content)) {
                 return tl::unexpected("line " + std::to_string(lineNumber)
-                                      + ": text outside a PEM block (only '-----BEGIN ...-----' ... "
-                                        "'-----END ...-----' blocks and blank lines are allowed)");
+                    + ": text outside a PEM block (only '-----BEGIN ...-----' ... "
+                      "'-----END ...-----' blocks and blank lines are allowed)");
             }
         } else if (auto label = markerLabel(content, kEndMarker)) {
             if (*label != blockLabel) {
-                return tl::unexpected("line " + std::to_string(lineNumber) + ": '-----END " + std::string(*label)
-                                      + "-----' closes the block " + quotedLabel(blockLabel) + " begun at line "
-                                      + std::to_string(blockFirstLine));
+                return tl::unexpected("line " + std::to_string(lineNumber) + ": the END line "
+                    + quotedLabel(*label) + " closes the block " + quotedLabel(blockLabel) + " begun at line "
+                    + std::to_string(blockFirstLine));
             }
-            auto block = decodeBlock(text.substr(*blockStart, lineEnd - *blockStart), blockLabel, blockFirstLine);
+            auto block
+                = decodeBlock(text.substr(*blockStart, lineEnd - *blockStart), blockLabel, blockFirstLine);
             if (!block) {
                 return tl::unexpected(block.error());
             }
@@ -136,15 +152,15 @@ tl::expected<std::vector<Block>, std::string> splitBlocks(std::string_view text)
             blockStart.reset();
         } else if (markerLabel(content, kBeginMarker)) {
             return tl::unexpected("line " + std::to_string(lineNumber) + ": a BEGIN line inside the block "
-                                  + quotedLabel(blockLabel) + " begun at line " + std::to_string(blockFirstLine)
-                                  + " (its END line is missing)");
+                + quotedLabel(blockLabel) + " begun at line " + std::to_string(blockFirstLine)
+                + " (its END line is missing)");
         }
         position = lineEnd;
     }
     if (blockStart) {
         return tl::unexpected("the PEM block " + quotedLabel(blockLabel) + " begun at line "
-                              + std::to_string(blockFirstLine) + " has no '-----END " + std::string(blockLabel)
-                              + "-----' line (truncated?)");
+            + std::to_string(blockFirstLine) + " has no '-----END " + std::string(blockLabel)
+            + "-----' line (truncated?)");
     }
     return blocks;
 }
@@ -169,18 +185,19 @@ tl::expected<X509Ptr, std::string> certificateFromBlock(const Block& block)
     }
     if (cursor != begin + block.der.size()) {
         return tl::unexpected(where + " has " + std::to_string(begin + block.der.size() - cursor)
-                              + " bytes after the certificate's DER encoding");
+            + " bytes after the certificate's DER encoding");
     }
-    std::tm unused{};
+    std::tm unused {};
     if (ASN1_TIME_to_tm(X509_get0_notBefore(certificate.get()), &unused) != 1
         || ASN1_TIME_to_tm(X509_get0_notAfter(certificate.get()), &unused) != 1) {
         ERR_clear_error();
         return tl::unexpected(where + ": the certificate's notBefore or notAfter is not a valid time");
     }
     if (X509_get0_pubkey(certificate.get()) == nullptr) {
-        return tl::unexpected(where + ": the certificate's public key does not decode: " + drainOpenSslErrors());
+        return tl::unexpected(
+            where + ": the certificate's public key does not decode: " + drainOpenSslErrors());
     }
     return certificate;
 }
 
-}  // namespace omni::trust::pem
+} // namespace omni::trust::pem

@@ -20,13 +20,13 @@ struct Block {
     Block(Block&&) = default;
     Block& operator=(const Block&) = default;
     Block& operator=(Block&&) = default;
-    ~Block();  // wipes text and der: a block may be a private key
+    ~Block(); // wipes text and der: a block may be a private key
 
-    std::string label;    // "CERTIFICATE", "PRIVATE KEY", ...
-    std::string headers;  // RFC 1421 headers such as "Proc-Type: 4,ENCRYPTED", usually empty
-    std::string der;      // the decoded contents
-    std::size_t firstLine = 0;  // 1-based line of the BEGIN line, for messages
-    std::string text;           // the block's own PEM text, BEGIN to END line
+    std::string label; // "CERTIFICATE", "PRIVATE KEY", ...
+    std::string headers; // RFC 1421 headers such as "Proc-Type: 4,ENCRYPTED", usually empty
+    std::string der; // the decoded contents
+    std::size_t firstLine = 0; // 1-based line of the BEGIN line, for messages
+    std::string text; // the block's own PEM text, BEGIN to END line
 };
 
 // Every block of the text, in order. The error says what is wrong and on
@@ -38,4 +38,4 @@ tl::expected<std::vector<Block>, std::string> splitBlocks(std::string_view text)
 // which block (by line) and what is wrong.
 tl::expected<X509Ptr, std::string> certificateFromBlock(const Block& block);
 
-}  // namespace omni::trust::pem
+} // namespace omni::trust::pem

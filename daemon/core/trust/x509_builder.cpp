@@ -32,7 +32,7 @@ tl::unexpected<Error> builderError(const std::string& what)
 
 Result<void> setRandomSerial(X509* certificate)
 {
-    std::array<unsigned char, kSerialBytes> bytes{};
+    std::array<unsigned char, kSerialBytes> bytes {};
     if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
         return builderError("cannot draw a random serial number");
     }
@@ -63,8 +63,8 @@ Result<void> addManifestDigestExtension(X509* certificate, const CertificateSpec
     } else if (spec.manifestDigest) {
         Asn1OctetStringPtr digest(ASN1_OCTET_STRING_new());
         if (!digest
-            || ASN1_OCTET_STRING_set(digest.get(), spec.manifestDigest->data(),
-                                     static_cast<int>(spec.manifestDigest->size()))
+            || ASN1_OCTET_STRING_set(
+                   digest.get(), spec.manifestDigest->data(), static_cast<int>(spec.manifestDigest->size()))
                 != 1) {
             return builderError("cannot make the manifest digest OCTET STRING");
         }
@@ -79,13 +79,14 @@ Result<void> addManifestDigestExtension(X509* certificate, const CertificateSpec
         return {};
     }
     if (extensionValue.size() > static_cast<std::size_t>(INT_MAX)) {
-        return fail(ReasonCode::InternalError, Check::None, "the manifest digest extension value is too large");
+        return fail(
+            ReasonCode::InternalError, Check::None, "the manifest digest extension value is too large");
     }
     Asn1ObjectPtr oid(OBJ_txt2obj(kManifestDigestOid, 1));
     Asn1OctetStringPtr value(ASN1_OCTET_STRING_new());
     if (!oid || !value
         || ASN1_OCTET_STRING_set(value.get(), reinterpret_cast<const unsigned char*>(extensionValue.data()),
-                                 static_cast<int>(extensionValue.size()))
+               static_cast<int>(extensionValue.size()))
             != 1) {
         return builderError("cannot make the manifest digest extension");
     }
@@ -99,15 +100,15 @@ Result<void> addManifestDigestExtension(X509* certificate, const CertificateSpec
 Result<void> addNameEntry(X509_NAME* name, int nid, const std::string& value)
 {
     if (value.size() > static_cast<std::size_t>(INT_MAX)
-        || X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(value.data()),
-                                      static_cast<int>(value.size()), -1, 0)
+        || X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8,
+               reinterpret_cast<const unsigned char*>(value.data()), static_cast<int>(value.size()), -1, 0)
             != 1) {
         return builderError(std::string("cannot set the subject ") + OBJ_nid2sn(nid) + " '" + value + "'");
     }
     return {};
 }
 
-}  // namespace
+} // namespace
 
 Result<PkeyPtr> generateKey(KeyType type)
 {
@@ -141,16 +142,17 @@ Result<PkeyPtr> generateKey(KeyType type)
     return PkeyPtr(key);
 }
 
-Result<X509Ptr> issueCertificate(const CertificateSpec& spec, EVP_PKEY* subjectKey, const X509* issuerCertificate,
-                                 EVP_PKEY* issuerKey)
+Result<X509Ptr> issueCertificate(
+    const CertificateSpec& spec, EVP_PKEY* subjectKey, const X509* issuerCertificate, EVP_PKEY* issuerKey)
 {
     ERR_clear_error();
     if (subjectKey == nullptr || issuerKey == nullptr) {
-        return fail(ReasonCode::InternalError, Check::None, "issueCertificate needs a subject key and an issuer key");
+        return fail(
+            ReasonCode::InternalError, Check::None, "issueCertificate needs a subject key and an issuer key");
     }
     if (spec.pathLength && (!spec.isCa || *spec.pathLength < 0)) {
         return fail(ReasonCode::InternalError, Check::None,
-                    "a path length constraint needs a CA certificate and a value of 0 or more");
+            "a path length constraint needs a CA certificate and a value of 0 or more");
     }
     X509Ptr certificate(X509_new());
     X509NamePtr subject(X509_NAME_new());
@@ -170,14 +172,15 @@ Result<X509Ptr> issueCertificate(const CertificateSpec& spec, EVP_PKEY* subjectK
             return tl::unexpected(std::move(added.error()));
         }
     }
-    const X509_NAME* issuerName = issuerCertificate != nullptr ? X509_get_subject_name(issuerCertificate)
-                                                               : subject.get();
+    const X509_NAME* issuerName
+        = issuerCertificate != nullptr ? X509_get_subject_name(issuerCertificate) : subject.get();
     if (X509_set_subject_name(certificate.get(), subject.get()) != 1
         || X509_set_issuer_name(certificate.get(), issuerName) != 1) {
         return builderError("cannot set the subject or issuer name");
     }
     if (ASN1_TIME_set(X509_getm_notBefore(certificate.get()), static_cast<time_t>(spec.notBefore)) == nullptr
-        || ASN1_TIME_set(X509_getm_notAfter(certificate.get()), static_cast<time_t>(spec.notAfter)) == nullptr) {
+        || ASN1_TIME_set(X509_getm_notAfter(certificate.get()), static_cast<time_t>(spec.notAfter))
+            == nullptr) {
         return builderError("cannot set the validity period");
     }
     if (X509_set_pubkey(certificate.get(), subjectKey) != 1) {
@@ -187,22 +190,23 @@ Result<X509Ptr> issueCertificate(const CertificateSpec& spec, EVP_PKEY* subjectK
     X509V3_CTX context;
     // X509V3_set_ctx and X509_get0_subject_key_id only read the issuer but are not const-correct.
     X509V3_set_ctx(&context,
-                   issuerCertificate != nullptr ? const_cast<X509*>(issuerCertificate) : certificate.get(),
-                   certificate.get(), nullptr, nullptr, 0);
+        issuerCertificate != nullptr ? const_cast<X509*>(issuerCertificate) : certificate.get(),
+        certificate.get(), nullptr, nullptr, 0);
     std::string basicConstraints = spec.isCa ? "critical,CA:TRUE" : "critical,CA:FALSE";
     if (spec.pathLength) {
         basicConstraints += ",pathlen:" + std::to_string(*spec.pathLength);
     }
-    std::vector<std::pair<int, std::string>> extensions{
-        {NID_basic_constraints, basicConstraints},
-        {NID_key_usage, spec.isCa ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature"},
+    std::vector<std::pair<int, std::string>> extensions {
+        { NID_basic_constraints, basicConstraints },
+        { NID_key_usage, spec.isCa ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature" },
     };
     if (!spec.isCa) {
         extensions.emplace_back(NID_ext_key_usage, "clientAuth");
     }
     extensions.emplace_back(NID_subject_key_identifier, "hash");
     // The key identifier can only name an issuer key that has one.
-    if (issuerCertificate != nullptr && X509_get0_subject_key_id(const_cast<X509*>(issuerCertificate)) != nullptr) {
+    if (issuerCertificate != nullptr
+        && X509_get0_subject_key_id(const_cast<X509*>(issuerCertificate)) != nullptr) {
         extensions.emplace_back(NID_authority_key_identifier, "keyid:always");
     }
     for (const auto& [nid, value] : extensions) {
@@ -262,9 +266,9 @@ Result<X509Ptr> loadCertificatePem(std::string_view pem, std::string_view source
     }
     if (blocks->size() != 1) {
         return fail(ReasonCode::InternalError, Check::None,
-                    source + " holds " + std::to_string(blocks->size())
-                        + " PEM blocks; exactly one certificate is required",
-                    source);
+            source + " holds " + std::to_string(blocks->size())
+                + " PEM blocks; exactly one certificate is required",
+            source);
     }
     auto certificate = pem::certificateFromBlock(blocks->front());
     if (!certificate) {
@@ -285,26 +289,26 @@ Result<PkeyPtr> loadPrivateKeyPem(std::string_view pem, std::string_view sourceN
     std::erase_if(*blocks, [](const pem::Block& block) { return block.label == "EC PARAMETERS"; });
     if (blocks->size() != 1) {
         return fail(ReasonCode::InternalError, Check::None,
-                    source + " holds " + std::to_string(blocks->size())
-                        + " private key blocks; exactly one is required",
-                    source);
+            source + " holds " + std::to_string(blocks->size())
+                + " private key blocks; exactly one is required",
+            source);
     }
     pem::Block& block = blocks->front();
     if (block.label == "ENCRYPTED PRIVATE KEY" || block.headers.find("ENCRYPTED") != std::string::npos) {
         return fail(ReasonCode::InternalError, Check::None,
-                    source + " holds an encrypted key; give an unencrypted one (e.g. `openssl pkey -in " + source
-                        + " -out plain.key`) and keep it readable only by you",
-                    source);
+            source + " holds an encrypted key; give an unencrypted one (e.g. `openssl pkey -in " + source
+                + " -out plain.key`) and keep it readable only by you",
+            source);
     }
     if (!block.label.ends_with("PRIVATE KEY")) {
         return fail(ReasonCode::InternalError, Check::None,
-                    source + " holds a '" + block.label.substr(0, 64) + "' block, not a private key", source);
+            source + " holds a '" + block.label.substr(0, 64) + "' block, not a private key", source);
     }
     BioPtr bio(BIO_new_mem_buf(block.text.data(), static_cast<int>(block.text.size())));
     PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, refusePassword, nullptr) : nullptr);
     if (!key) {
         return fail(ReasonCode::InternalError, Check::None,
-                    source + ": the private key does not decode: " + drainOpenSslErrors(), source);
+            source + ": the private key does not decode: " + drainOpenSslErrors(), source);
     }
     return key;
 }
@@ -320,4 +324,4 @@ bool keyMatchesCertificate(const X509* certificate, const EVP_PKEY* key)
     return matches;
 }
 
-}  // namespace omni::trust
+} // namespace omni::trust

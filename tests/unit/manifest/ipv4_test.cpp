@@ -15,11 +15,11 @@ TEST(ParseIpv4, AcceptsStrictDottedQuads)
         std::string text;
         std::uint32_t expected;
     } cases[] = {
-        {"0.0.0.0", 0x00000000U},
-        {"192.168.1.10", 0xC0A8010AU},
-        {"255.255.255.255", 0xFFFFFFFFU},
-        {"10.0.0.1", 0x0A000001U},
-        {"1.20.199.249", 0x0114C7F9U},
+        { "0.0.0.0", 0x00000000U },
+        { "192.168.1.10", 0xC0A8010AU },
+        { "255.255.255.255", 0xFFFFFFFFU },
+        { "10.0.0.1", 0x0A000001U },
+        { "1.20.199.249", 0x0114C7F9U },
     };
     for (const auto& testCase : cases) {
         SCOPED_TRACE(testCase.text);
@@ -48,7 +48,7 @@ TEST(ParseIpv4, RejectsEverythingElse)
         "1.2.3.-4",
         "0x1.2.3.4",
         "1234.1.1.1",
-        "\xD9\xA1.2.3.4",  // ARABIC-INDIC DIGIT ONE: \d is ASCII only
+        "\xD9\xA1.2.3.4", // ARABIC-INDIC DIGIT ONE: \d is ASCII only
         std::string("1.2.3.4\0", 8),
     };
     for (const auto& text : cases) {
@@ -63,20 +63,20 @@ TEST(ParseMask, AcceptsDottedQuadAndPrefixForms)
         std::string text;
         int expected;
     } cases[] = {
-        {"255.255.255.0", 24},
-        {"255.255.255.252", 30},
-        {"255.255.255.254", 31},
-        {"255.255.255.255", 32},
-        {"128.0.0.0", 1},
-        {"0.0.0.0", 0},
-        {"255.255.128.0", 17},
-        {"24", 24},
-        {"/24", 24},
-        {"0", 0},
-        {"/0", 0},
-        {"1", 1},
-        {"/31", 31},
-        {"32", 32},
+        { "255.255.255.0", 24 },
+        { "255.255.255.252", 30 },
+        { "255.255.255.254", 31 },
+        { "255.255.255.255", 32 },
+        { "128.0.0.0", 1 },
+        { "0.0.0.0", 0 },
+        { "255.255.128.0", 17 },
+        { "24", 24 },
+        { "/24", 24 },
+        { "0", 0 },
+        { "/0", 0 },
+        { "1", 1 },
+        { "/31", 31 },
+        { "32", 32 },
     };
     for (const auto& testCase : cases) {
         SCOPED_TRACE(testCase.text);
@@ -158,5 +158,5 @@ TEST(IsIpLiteral, RejectsNamesPortsBracketsAndZones)
     }
 }
 
-}  // namespace
-}  // namespace omni::manifest
+} // namespace
+} // namespace omni::manifest

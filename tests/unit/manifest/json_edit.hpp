@@ -11,15 +11,15 @@
 namespace omni::manifest::test {
 
 struct Edit {
-    std::string pointer;                 // RFC 6901, e.g. "/NetworkingConfiguration/Ntp"
+    std::string pointer; // RFC 6901, e.g. "/NetworkingConfiguration/Ntp"
     std::optional<nlohmann::json> value; // std::nullopt removes the member
 };
 
 struct Case {
     std::string label;
     std::vector<Edit> edits;
-    std::optional<std::string> path;  // std::nullopt: the document stays valid
-    std::string messagePart = {};     // expected inside the message
+    std::optional<std::string> path; // std::nullopt: the document stays valid
+    std::string messagePart = {}; // expected inside the message
 };
 
 inline nlohmann::json applyEdits(nlohmann::json document, const std::vector<Edit>& edits)
@@ -60,4 +60,4 @@ inline nlohmann::json stringList(std::size_t count, const std::string& value)
     return nlohmann::json(std::vector<std::string>(count, value));
 }
 
-}  // namespace omni::manifest::test
+} // namespace omni::manifest::test

@@ -5,6 +5,7 @@
 
 #include "daemon/core/verify/verify_archive.hpp"
 #include "tests/support/archive_factory.hpp"
+#include "tests/support/raw_zip_builder.hpp"
 
 namespace omni {
 namespace {
@@ -141,15 +142,28 @@ TEST_F(VerifyArchive, ArchiveCorrupt)
 
 TEST_F(VerifyArchive, ArchiveUnsafeEntry)
 {
-    auto traversal = recipe();
-    traversal.extraEntries.push_back({"../evil", "x"});
-    EXPECT_EQ(verdict(traversal), "ARCHIVE_UNSAFE_ENTRY");
-    auto nested = recipe();
-    nested.extraEntries.push_back({"dir/file", "x"});
-    EXPECT_EQ(verdict(nested), "ARCHIVE_UNSAFE_ENTRY");
-    auto backslash = recipe();
-    backslash.extraEntries.push_back({"a\\b", "x"});
-    EXPECT_EQ(verdict(backslash), "ARCHIVE_UNSAFE_ENTRY");
+    // A valid archive's entries, rebuilt by hand with one hostile extra.
+    const auto valid = archive::readArchive(bytesOf(factory.make(recipe())));
+    ASSERT_TRUE(valid);
+    auto rebuiltWith = [&](archive::testing::RawEntry extra) {
+        std::vector<archive::testing::RawEntry> entries{
+            archive::testing::storedEntry("manifest.json", valid->manifest),
+            archive::testing::storedEntry("certificate.pem", valid->certificate),
+            archive::testing::storedEntry("private_key.pem", valid->privateKey),
+            archive::testing::storedEntry("chain.pem", *valid->chain),
+            std::move(extra)};
+        return archive::testing::buildZip(entries);
+    };
+    EXPECT_EQ(verdict(check(rebuiltWith(archive::testing::storedEntry("extra.txt", "x")), policy())), "ACCEPT");
+    for (const char* name : {"../evil", "dir/file", "a\\b", "/etc/passwd", "./x"})
+        EXPECT_EQ(verdict(check(rebuiltWith(archive::testing::storedEntry(name, "x")), policy())),
+                  "ARCHIVE_UNSAFE_ENTRY")
+            << name;
+    auto link = archive::testing::storedEntry("link", "/etc/shadow");
+    link.externalAttributes = archive::testing::kUnixSymlink0777;
+    EXPECT_EQ(verdict(check(rebuiltWith(link), policy())), "ARCHIVE_UNSAFE_ENTRY");
+    auto duplicate = archive::testing::storedEntry("manifest.json", valid->manifest);
+    EXPECT_EQ(verdict(check(rebuiltWith(duplicate), policy())), "ARCHIVE_UNSAFE_ENTRY");
 }
 
 TEST_F(VerifyArchive, ArchiveMissingEntry)

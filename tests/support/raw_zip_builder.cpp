@@ -1,4 +1,4 @@
-#include "tests/unit/archive/raw_zip_builder.hpp"
+#include "tests/support/raw_zip_builder.hpp"
 
 #include <stdexcept>
 
@@ -20,8 +20,8 @@ void appendLe32(std::string& out, std::uint32_t value)
 }
 
 constexpr std::uint16_t kVersionNeeded = 20;
-constexpr std::uint16_t kDosTime = 0;          // 00:00:00
-constexpr std::uint16_t kDosDate = (40u << 9) | (1u << 5) | 1u;  // 2020-01-01
+constexpr std::uint16_t kDosTime = 0; // 00:00:00
+constexpr std::uint16_t kDosDate = (40u << 9) | (1u << 5) | 1u; // 2020-01-01
 
 class RawDeflater {
 public:
@@ -55,11 +55,11 @@ public:
     std::string take() { return std::move(out_); }
 
 private:
-    z_stream stream_{};
+    z_stream stream_ {};
     std::string out_;
 };
 
-}  // namespace
+} // namespace
 
 RawEntry storedEntry(std::string name, std::string content)
 {
@@ -120,9 +120,9 @@ std::string buildZip(const std::vector<RawEntry>& entries, const RawArchiveOptio
         appendLe32(out, entry.uncompressedSize.value_or(static_cast<std::uint32_t>(entry.content.size())));
         appendLe16(out, static_cast<std::uint16_t>(entry.name.size()));
         appendLe16(out, static_cast<std::uint16_t>(entry.centralExtra.size()));
-        appendLe16(out, 0);  // comment length
-        appendLe16(out, 0);  // disk number start
-        appendLe16(out, 0);  // internal attributes
+        appendLe16(out, 0); // comment length
+        appendLe16(out, 0); // disk number start
+        appendLe16(out, 0); // internal attributes
         appendLe32(out, entry.externalAttributes);
         appendLe32(out, localOffsets[i]);
         out += entry.name;
@@ -130,10 +130,11 @@ std::string buildZip(const std::vector<RawEntry>& entries, const RawArchiveOptio
     }
     const auto directorySize = static_cast<std::uint32_t>(out.size() - directoryOffset);
 
-    const std::uint16_t count = options.entryCountOverride.value_or(static_cast<std::uint16_t>(entries.size()));
+    const std::uint16_t count
+        = options.entryCountOverride.value_or(static_cast<std::uint16_t>(entries.size()));
     appendLe32(out, 0x06054b50u);
-    appendLe16(out, 0);  // this disk
-    appendLe16(out, 0);  // disk with the central directory
+    appendLe16(out, 0); // this disk
+    appendLe16(out, 0); // disk with the central directory
     appendLe16(out, count);
     appendLe16(out, count);
     appendLe32(out, options.centralDirectorySizeOverride.value_or(directorySize));
@@ -193,4 +194,4 @@ void putLe32(std::string& bytes, std::size_t offset, std::uint32_t value)
     putLe16(bytes, offset + 2, static_cast<std::uint16_t>(value >> 16));
 }
 
-}  // namespace omni::archive::testing
+} // namespace omni::archive::testing

@@ -66,4 +66,4 @@ std::uint32_t crc32Of(const std::string& content);
 void putLe16(std::string& bytes, std::size_t offset, std::uint16_t value);
 void putLe32(std::string& bytes, std::size_t offset, std::uint32_t value);
 
-}  // namespace omni::archive::testing
+} // namespace omni::archive::testing

@@ -1,0 +1,221 @@
+#pragma once
+// The device's persistent state (DESIGN.md section 5): status.json, the
+// credentials of the provisioning in force, and the list of archives already
+// applied (check 5, ALREADY_APPLIED). Every file is replaced atomically with
+// writeFileAtomically, and the writes of one operation are ordered so that a
+// crash or power loss between any two of them leaves a state that load() reads
+// and recover() completes (see recordSuccess).
+//
+// Layout of the state directory:
+//   status.json            0644  the StatusDocument (the commit point)
+//   applied-archives.txt   0644  SHA-256 of every archive that succeeded, one
+//                                lowercase hex per line, oldest first, at most
+//                                kMaxAppliedArchives lines
+//   credentials/           0700  certificate.pem 0644, chain.pem 0644 (only
+//                                when the archive had one), private_key.pem 0600
+// and, only while recordSuccess runs or after a crash in it:
+//   .credentials.partial/  the next credentials being written
+//   .credentials-<sha256>/ the next credentials, complete, not yet installed
+//   .credentials.old/      the replaced credentials, being removed
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/core/reason.hpp"
+#include "daemon/core/result.hpp"
+#include "daemon/core/trust/certificate_checks.hpp"
+
+namespace omni::state {
+
+inline constexpr const char* kDefaultStateDirectory = "/var/lib/omni-provision";
+inline constexpr const char* kStatusFileName = "status.json";
+inline constexpr const char* kAppliedArchivesFileName = "applied-archives.txt";
+inline constexpr const char* kCredentialsDirectoryName = "credentials";
+inline constexpr const char* kCertificateFileName = "certificate.pem";
+inline constexpr const char* kChainFileName = "chain.pem";
+inline constexpr const char* kPrivateKeyFileName = "private_key.pem";
+// An archive's certificate lives 5 minutes, so an old entry can only matter
+// for a stick re-plugged within minutes; 1000 entries are years of re-provisioning.
+inline constexpr std::size_t kMaxAppliedArchives = 1000;
+// status.json holds at most a 64 KiB manifest's configuration plus a message.
+inline constexpr std::uint64_t kMaxStatusFileBytes = 1024 * 1024;
+
+// The seed's DeviceStatus (DESIGN.md section 5).
+enum class DeviceStatus { AwaitingProvisioning, Pending, Succeeded, Failed, Error, Deleting };
+std::string_view toString(DeviceStatus status); // "AWAITING_PROVISIONING", ...
+std::optional<DeviceStatus> deviceStatusFromString(std::string_view text);
+
+// What the last attempt came to. ALREADY_APPLIED is not among them: it
+// changes nothing, status.json included (see recordAlreadyApplied).
+enum class AttemptResult {
+    Succeeded, // "SUCCEEDED": applied; Reason is null
+    Failed, // "FAILED": stopped at a reason code of section 3 or the apply phase
+    Error, // "ERROR": an internal fault (Reason INTERNAL_ERROR), see markError
+};
+std::string_view toString(AttemptResult result);
+std::optional<AttemptResult> attemptResultFromString(std::string_view text);
+
+struct LastAttempt {
+    AttemptResult result = AttemptResult::Failed;
+    std::optional<ReasonCode> reason; // null exactly when result is Succeeded
+    std::string message;
+    trust::UnixTime at = 0; // JSON: RFC 3339 UTC
+    std::optional<std::string> fileName; // the archive's file name; null for a fault with no archive
+
+    bool operator==(const LastAttempt&) const = default;
+};
+
+// The provisioning in force: what the last successful archive applied. In
+// status.json these are flat top-level keys, all null when none is in force.
+struct AppliedProvisioning {
+    std::string name;
+    std::string deviceId;
+    std::string arn;
+    std::string iotThingName;
+    std::string archiveSha256; // lowercase hex of the archive file's bytes
+    // The manifest's NetworkingConfiguration as JSON (its ProvisionDevice
+    // shape), re-applied at boot; null when the manifest had none (section 4:
+    // Ethernet0 then uses DHCP).
+    nlohmann::json networkingConfiguration;
+
+    bool operator==(const AppliedProvisioning&) const = default;
+};
+
+// status.json's content.
+struct StatusDocument {
+    DeviceStatus status = DeviceStatus::AwaitingProvisioning;
+    std::optional<trust::UnixTime> updatedAt; // null only while status.json was never written
+    std::optional<AppliedProvisioning> applied;
+    std::optional<LastAttempt> lastAttempt;
+
+    bool operator==(const StatusDocument&) const = default;
+};
+
+// PascalCase keys of section 5: Status, Name, DeviceId, Arn, IotThingName,
+// UpdatedAt, ArchiveSha256, NetworkingConfiguration, LastAttempt {Result,
+// Reason, Message, At, FileName}. Every key is always present (null when
+// unset), in that order.
+nlohmann::ordered_json toJson(const StatusDocument& document);
+// status.json's bytes: toJson indented by 2, with a final newline.
+std::string serializeStatusDocument(const StatusDocument& document);
+// Strict: every key present with its type, known enum strings, RFC 3339
+// times, a 64-digit lowercase hex digest, the identity keys all set or all
+// null, SUCCEEDED only with a provisioning in force and AWAITING_PROVISIONING
+// or FAILED only without. Unknown keys are ignored (a newer version may add
+// some). A violation is InternalError naming sourceName and the key.
+Result<StatusDocument> parseStatusDocument(std::string_view bytes, const std::string& sourceName);
+
+// The status a document stands for once nothing is in progress: SUCCEEDED
+// when a provisioning is in force, else FAILED when an archive was tried,
+// else AWAITING_PROVISIONING. Used to leave PENDING (an attempt interrupted by
+// a crash) and ERROR (a fault that has cleared).
+DeviceStatus settledStatus(const StatusDocument& document);
+
+// The credentials of a successful archive, written to credentials/.
+struct CredentialFiles {
+    std::string certificatePem;
+    std::optional<std::string> chainPem; // absent: no chain.pem (a stale one goes)
+    std::string privateKeyPem;
+};
+
+// status.json as it was before markPending, byte for byte, so restore puts
+// back exactly that (or removes status.json if there was none).
+class PendingAttempt {
+public:
+    const StatusDocument& previous() const { return previous_; }
+
+private:
+    friend class DeviceState;
+    std::optional<std::string> previousBytes_;
+    StatusDocument previous_;
+};
+
+class DeviceState {
+public:
+    using Clock = std::function<trust::UnixTime()>;
+    static trust::UnixTime systemClock();
+
+    // No file system access here; reads never create anything, writes create
+    // the directory (0755, mode of an existing one left alone) and
+    // credentials/ (0700, enforced) when absent.
+    explicit DeviceState(std::filesystem::path directory, Clock clock = &DeviceState::systemClock);
+
+    const std::filesystem::path& directory() const { return directory_; }
+    std::filesystem::path statusPath() const { return directory_ / kStatusFileName; }
+    std::filesystem::path credentialsDirectory() const { return directory_ / kCredentialsDirectoryName; }
+
+    // status.json; an absent file (or state directory) is the never-written
+    // AWAITING_PROVISIONING document. Unreadable, a symlink, too large, or
+    // corrupt -> InternalError (the daemon reports ERROR). Leftover temporary
+    // files of an interrupted write are ignored. The provisioning in force,
+    // and with it the NetworkingConfiguration to re-apply at boot, is
+    // load()->applied.
+    Result<StatusDocument> load() const;
+
+    // Check 5: this archive (SHA-256 of its bytes, hex in either case) has
+    // succeeded on this device. Consults applied-archives.txt and the
+    // provisioning in force in status.json (which covers a crash between the
+    // two writes). An unreadable status.json is left to load() to report; an
+    // unreadable or malformed list is an error.
+    Result<bool> isAlreadyApplied(std::string_view archiveSha256) const;
+    // applied-archives.txt, oldest first.
+    Result<std::vector<std::string>> appliedArchives() const;
+
+    // Once at daemon start, before anything else: removes leftover temporary
+    // files, finishes (or undoes) a credentials update interrupted by a crash,
+    // completes the applied list, and settles a PENDING left by an interrupted
+    // attempt (settledStatus). Returns the resulting document. Needs a readable
+    // status.json for all but the first step.
+    Result<StatusDocument> recover();
+
+    // A stick is being processed: Status PENDING, everything else kept.
+    Result<PendingAttempt> markPending();
+    // The attempt ended without a verdict to record (the stick was pulled, or
+    // ALREADY_APPLIED): status.json goes back to exactly its earlier bytes.
+    Result<void> restore(const PendingAttempt& pending);
+
+    // ALREADY_APPLIED: "nothing changes, the status stays as it is". Neither
+    // LastAttempt nor UpdatedAt is touched (the journal and the receipt on the
+    // stick report it); this only undoes markPending, as restore does.
+    Result<void> recordAlreadyApplied(const PendingAttempt& pending) { return restore(pending); }
+
+    // A success: writes the credentials, then status.json (Status SUCCEEDED,
+    // this provisioning, LastAttempt SUCCEEDED), then the applied list. An
+    // unreadable status.json is replaced (a new provisioning is the cure); an
+    // unreadable applied list fails before anything is written.
+    Result<StatusDocument> recordSuccess(const AppliedProvisioning& provisioning,
+        const CredentialFiles& credentials, const std::string& fileName, const std::string& message);
+    // A failed attempt: LastAttempt FAILED with the reason; Status SUCCEEDED
+    // when a provisioning is in force (it stays in force, configuration and
+    // credentials untouched), else FAILED.
+    Result<StatusDocument> recordFailure(
+        ReasonCode reason, const std::string& message, const std::optional<std::string>& fileName);
+    // An internal fault (a driver broken, a state write failed): Status ERROR,
+    // LastAttempt ERROR / INTERNAL_ERROR with the message; the provisioning in
+    // force is kept. Not applied to an unreadable status.json, which is left as
+    // evidence (load() keeps failing, so the device reports ERROR anyway).
+    Result<StatusDocument> markError(
+        const std::string& message, const std::optional<std::string>& fileName = std::nullopt);
+    // The fault has cleared (e.g. the re-apply at start worked): an ERROR
+    // status becomes settledStatus; any other is left alone.
+    Result<StatusDocument> clearError();
+
+private:
+    Result<void> ensureLayout() const;
+    Result<void> writeStatus(const StatusDocument& document) const;
+    Result<void> stageCredentials(const std::string& archiveSha256, const CredentialFiles& credentials) const;
+    Result<void> settleCredentials(const std::optional<AppliedProvisioning>& applied) const;
+    Result<void> writeAppliedArchives(std::vector<std::string> list) const;
+    void removeTemporaryFiles() const;
+
+    std::filesystem::path directory_;
+    Clock clock_;
+};
+
+} // namespace omni::state
