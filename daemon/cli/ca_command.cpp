@@ -16,7 +16,8 @@ struct CaFile {
     const char* name;
     mode_t mode;
 };
-constexpr CaFile kCaFiles[] = {{"root.pem", 0644}, {"root.key", 0600}, {"issuing.pem", 0644}, {"issuing.key", 0600}};
+constexpr CaFile kCaFiles[]
+    = { { "root.pem", 0644 }, { "root.key", 0600 }, { "issuing.pem", 0644 }, { "issuing.key", 0600 } };
 
 struct CaInitOptions {
     std::string directory;
@@ -27,21 +28,23 @@ int runCaInit(const std::filesystem::path& directory, const std::string& organiz
 {
     for (const auto& file : kCaFiles)
         if (std::filesystem::exists(std::filesystem::symlink_status(directory / file.name)))
-            return reportUsage("ca init", {(directory / file.name).string() +
-                                           " already exists; this directory already holds a CA. Nothing was "
-                                           "changed. Choose an empty directory."});
+            return reportUsage("ca init",
+                { (directory / file.name).string()
+                    + " already exists; this directory already holds a CA. Nothing was "
+                      "changed. Choose an empty directory." });
     if (auto made = state::ensureDirectory(directory, 0700); !made)
-        return reportUsage("ca init", {made.error().message});
+        return reportUsage("ca init", { made.error().message });
 
     auto material = issuer::makeCertificateAuthority(std::time(nullptr), organization);
     if (!material) {
         std::cerr << "omni-provision ca init: " << material.error().message << "\n";
         return kExitRejected;
     }
-    const std::string* contents[] = {&material->rootCertificatePem, &material->rootKeyPem,
-                                     &material->issuingCertificatePem, &material->issuingKeyPem};
+    const std::string* contents[] = { &material->rootCertificatePem, &material->rootKeyPem,
+        &material->issuingCertificatePem, &material->issuingKeyPem };
     for (std::size_t i = 0; i < std::size(kCaFiles); ++i) {
-        if (auto written = state::writeFileAtomically(directory / kCaFiles[i].name, *contents[i], kCaFiles[i].mode);
+        if (auto written
+            = state::writeFileAtomically(directory / kCaFiles[i].name, *contents[i], kCaFiles[i].mode);
             !written) {
             for (std::size_t j = 0; j < i; ++j)
                 std::filesystem::remove(directory / kCaFiles[j].name);
@@ -56,18 +59,20 @@ int runCaInit(const std::filesystem::path& directory, const std::string& organiz
               << "  " << dir << "/issuing.pem   issuing CA certificate\n"
               << "  " << dir << "/issuing.key   issuing key (0600)\n"
               << "Next:\n"
-              << "  omni-provision create-device --request req.json --ca-cert " << dir << "/issuing.pem --ca-key "
-              << dir << "/issuing.key --chain " << dir << "/issuing.pem --out .\n";
+              << "  omni-provision create-device --request req.json --ca-cert " << dir
+              << "/issuing.pem --ca-key " << dir << "/issuing.key --chain " << dir
+              << "/issuing.pem --out .\n";
     return kExitOk;
 }
 
-}  // namespace
+} // namespace
 
 void registerCaCommand(CLI::App& app, int& exitCode)
 {
     auto* ca = app.add_subcommand("ca", "Manage the administrator's provisioning CA");
     ca->require_subcommand(1);
-    auto* init = ca->add_subcommand("init", "Create a root CA and an issuing CA (EC P-256, keys 0600) in DIR");
+    auto* init
+        = ca->add_subcommand("init", "Create a root CA and an issuing CA (EC P-256, keys 0600) in DIR");
     auto options = std::make_shared<CaInitOptions>();
     init->add_option("DIR", options->directory, "Directory for root.pem, root.key, issuing.pem, issuing.key")
         ->required();
@@ -77,4 +82,4 @@ void registerCaCommand(CLI::App& app, int& exitCode)
     init->callback([options, &exitCode] { exitCode = runCaInit(options->directory, options->organization); });
 }
 
-}  // namespace omni::cli
+} // namespace omni::cli

@@ -21,7 +21,7 @@ CliResult<std::string> readInputFile(const std::string& path, const std::string&
 {
     auto content = state::readRegularFile(path, kMaxInputFileBytes);
     if (!content)
-        return tl::unexpected(UsageError{"cannot read " + what + ": " + content.error().message});
+        return tl::unexpected(UsageError { "cannot read " + what + ": " + content.error().message });
     return std::move(*content);
 }
 
@@ -36,14 +36,14 @@ CliResult<std::string> readInputFileOrStdin(const std::string& path, const std::
         if (got < 0) {
             if (errno == EINTR)
                 continue;
-            return tl::unexpected(UsageError{"cannot read " + what + " from standard input"});
+            return tl::unexpected(UsageError { "cannot read " + what + " from standard input" });
         }
         if (got == 0)
             break;
         content.append(buffer, static_cast<std::size_t>(got));
         if (content.size() > kMaxInputFileBytes)
-            return tl::unexpected(UsageError{what + " on standard input is over " +
-                                             std::to_string(kMaxInputFileBytes) + " bytes"});
+            return tl::unexpected(UsageError {
+                what + " on standard input is over " + std::to_string(kMaxInputFileBytes) + " bytes" });
     }
     return content;
 }
@@ -51,8 +51,9 @@ CliResult<std::string> readInputFileOrStdin(const std::string& path, const std::
 CliResult<trust::TrustAnchors> loadTrustAnchors(const std::vector<std::string>& paths)
 {
     if (paths.empty())
-        return tl::unexpected(UsageError{"at least one --trust-anchor PEM is required (the root CA's certificate, "
-                                         "e.g. DIR/root.pem from 'omni-provision ca init DIR')"});
+        return tl::unexpected(
+            UsageError { "at least one --trust-anchor PEM is required (the root CA's certificate, "
+                         "e.g. DIR/root.pem from 'omni-provision ca init DIR')" });
     std::vector<std::pair<std::string, std::string>> texts;
     for (const auto& path : paths) {
         auto text = readInputFile(path, "the trust anchor");
@@ -62,7 +63,7 @@ CliResult<trust::TrustAnchors> loadTrustAnchors(const std::vector<std::string>& 
     }
     auto anchors = trust::TrustAnchors::fromPem(texts);
     if (!anchors)
-        return tl::unexpected(UsageError{"--trust-anchor: " + anchors.error().message});
+        return tl::unexpected(UsageError { "--trust-anchor: " + anchors.error().message });
     return std::move(*anchors);
 }
 
@@ -71,7 +72,7 @@ CliResult<trust::UnixTime> parseNowFlag(const std::string& text)
     auto time = trust::parseRfc3339(text);
     if (!time)
         return tl::unexpected(
-            UsageError{"--now '" + text + "' is not an RFC 3339 time such as 2026-11-26T02:30:00Z"});
+            UsageError { "--now '" + text + "' is not an RFC 3339 time such as 2026-11-26T02:30:00Z" });
     return *time;
 }
 
@@ -87,4 +88,4 @@ void addExample(CLI::App& command, const std::string& example)
     command.footer("\nExample:\n  " + example);
 }
 
-}  // namespace omni::cli
+} // namespace omni::cli

@@ -26,8 +26,7 @@ inline constexpr std::uint64_t kMaxInputFileBytes = 1024 * 1024;
 struct UsageError {
     std::string message;
 };
-template <class T>
-using CliResult = tl::expected<T, UsageError>;
+template <class T> using CliResult = tl::expected<T, UsageError>;
 
 int reportUsage(const std::string& command, const UsageError& error);
 
@@ -45,4 +44,4 @@ bool isValidDeviceName(const std::string& name);
 // Adds an "Example:" footer to a subcommand's --help.
 void addExample(CLI::App& command, const std::string& example);
 
-}  // namespace omni::cli
+} // namespace omni::cli

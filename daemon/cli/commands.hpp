@@ -8,4 +8,4 @@ void registerCaCommand(CLI::App& app, int& exitCode);
 void registerCreateDeviceCommand(CLI::App& app, int& exitCode);
 void registerInspectCommand(CLI::App& app, int& exitCode);
 
-}  // namespace omni::cli
+} // namespace omni::cli

@@ -29,8 +29,9 @@ struct InspectOptions {
 verify::Outcome readAndVerify(const std::string& path, const verify::VerifyPolicy& policy)
 {
     const std::string fileName = std::filesystem::path(path).filename().string();
-    verify::Outcome outcome{verify::ArchiveFacts{fileName, verify::deviceNameFromFileName(fileName), {}, {}, {}},
-                            tl::unexpected(Error{})};
+    verify::Outcome outcome { verify::ArchiveFacts {
+                                  fileName, verify::deviceNameFromFileName(fileName), {}, {}, {} },
+        tl::unexpected(Error {}) };
     if (auto name = verify::checkArchiveName(fileName); !name) {
         // A missing file is reported as missing, whatever it is called.
         if (std::filesystem::exists(std::filesystem::symlink_status(path))) {
@@ -45,7 +46,7 @@ verify::Outcome readAndVerify(const std::string& path, const verify::VerifyPolic
             outcome.result = tl::unexpected(verify::checkArchiveSize(failure.size, fileName).error());
         else
             outcome.result = fail(ReasonCode::ArchiveNotFound, Check::Found,
-                                  failure.message + "; expected a regular file named certificates-omni_<Name>.zip");
+                failure.message + "; expected a regular file named certificates-omni_<Name>.zip");
         return outcome;
     }
     const auto* data = reinterpret_cast<const std::uint8_t*>(bytes->data());
@@ -80,12 +81,12 @@ int runInspect(const InspectOptions& options)
     return outcome.result ? kExitOk : kExitRejected;
 }
 
-}  // namespace
+} // namespace
 
 void registerInspectCommand(CLI::App& app, int& exitCode)
 {
-    auto* command =
-        app.add_subcommand("inspect", "Run the device's checks on an archive (no state, no network changes)");
+    auto* command = app.add_subcommand(
+        "inspect", "Run the device's checks on an archive (no state, no network changes)");
     auto options = std::make_shared<InspectOptions>();
     command->add_option("ARCHIVE", options->archive, "certificates-omni_<Name>.zip")->required();
     command->add_option("--trust-anchor", options->trustAnchors, "Trust anchor certificate (PEM); repeatable")
@@ -94,8 +95,9 @@ void registerInspectCommand(CLI::App& app, int& exitCode)
     command->add_option("--tolerance", options->toleranceSeconds, "Clock tolerance in seconds (0-300)")
         ->check(CLI::Range(0, 300))
         ->capture_default_str();
-    command->add_option("--max-lifetime", options->maxLifetimeSeconds,
-                        "Longest accepted certificate lifetime in seconds (1-86400)")
+    command
+        ->add_option("--max-lifetime", options->maxLifetimeSeconds,
+            "Longest accepted certificate lifetime in seconds (1-86400)")
         ->check(CLI::Range(1, 86400))
         ->capture_default_str();
     command
@@ -105,9 +107,9 @@ void registerInspectCommand(CLI::App& app, int& exitCode)
                                             : std::string("must be 1-255 letters, digits, '-' or '_'");
         });
     command->add_flag("--json", options->json, "Print the verdict as JSON");
-    addExample(*command,
-               "omni-provision inspect certificates-omni_cam-01.zip --trust-anchor ca/root.pem --json");
+    addExample(
+        *command, "omni-provision inspect certificates-omni_cam-01.zip --trust-anchor ca/root.pem --json");
     command->callback([options, &exitCode] { exitCode = runInspect(*options); });
 }
 
-}  // namespace omni::cli
+} // namespace omni::cli

@@ -11,10 +11,13 @@
 
 int main(int argc, char** argv)
 {
-    CLI::App app{"omni-provision: provision appliances from a USB stick, and issue the archives they accept"};
+    CLI::App app {
+        "omni-provision: provision appliances from a USB stick, and issue the archives they accept"
+    };
     app.require_subcommand(1);
-    app.set_version_flag("--version", std::string("omni-provision ") + OMNI_VERSION + " (built " +
-                                          omni::trust::formatTime(OMNI_BUILD_EPOCH) + ")");
+    app.set_version_flag("--version",
+        std::string("omni-provision ") + OMNI_VERSION + " (built " + omni::trust::formatTime(OMNI_BUILD_EPOCH)
+            + ")");
     int exitCode = omni::cli::kExitOk;
     omni::cli::registerCaCommand(app, exitCode);
     omni::cli::registerCreateDeviceCommand(app, exitCode);

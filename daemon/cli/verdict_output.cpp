@@ -14,21 +14,22 @@ std::string describeEthernet(const std::optional<manifest::EthernetPayload>& pay
     if (payload->connectionType == manifest::ConnectionType::Dhcp || !payload->staticIp)
         return "DHCP";
     const auto& info = *payload->staticIp;
-    std::string text = "STATIC_IP " + manifest::formatIpv4(info.address) + "/" + std::to_string(info.prefixLength) +
-                       " via " + manifest::formatIpv4(info.gateway) + ", DNS";
+    std::string text = "STATIC_IP " + manifest::formatIpv4(info.address) + "/"
+        + std::to_string(info.prefixLength) + " via " + manifest::formatIpv4(info.gateway) + ", DNS";
     for (const auto& server : info.dns)
         text += " " + server;
     return text;
 }
 
-}  // namespace
+} // namespace
 
 nlohmann::json verdictJson(const verify::Outcome& outcome, const std::string& acceptMessage)
 {
     const auto& facts = outcome.facts;
     nlohmann::json json;
     json["Verdict"] = outcome.result ? "ACCEPT" : "REJECT";
-    json["Reason"] = outcome.result ? nlohmann::json(nullptr) : nlohmann::json(toString(outcome.result.error().reason));
+    json["Reason"]
+        = outcome.result ? nlohmann::json(nullptr) : nlohmann::json(toString(outcome.result.error().reason));
     json["Message"] = outcome.result ? acceptMessage : outcome.result.error().message;
     if (facts.manifest)
         json["Name"] = facts.manifest->request.name;
@@ -37,7 +38,8 @@ nlohmann::json verdictJson(const verify::Outcome& outcome, const std::string& ac
     else
         json["Name"] = nullptr;
     json["DeviceId"] = facts.manifest ? nlohmann::json(facts.manifest->deviceId) : nlohmann::json(nullptr);
-    json["NotBefore"] = facts.validity ? nlohmann::json(trust::formatTime(facts.validity->notBefore)) : nullptr;
+    json["NotBefore"]
+        = facts.validity ? nlohmann::json(trust::formatTime(facts.validity->notBefore)) : nullptr;
     json["NotAfter"] = facts.validity ? nlohmann::json(trust::formatTime(facts.validity->notAfter)) : nullptr;
     if (facts.manifest && facts.manifest->request.networking)
         json["NetworkingConfiguration"] = manifest::toJson(*facts.manifest->request.networking);
@@ -62,8 +64,10 @@ std::string verdictText(const verify::Outcome& outcome, trust::UnixTime now)
          << "  Valid       " << trust::formatTime(accepted.validity.notBefore) << " to "
          << trust::formatTime(accepted.validity.notAfter) << " (clock " << trust::formatTime(now) << ")\n";
     const auto& networking = request.networking;
-    text << "  Ethernet0   " << describeEthernet(networking ? networking->ethernet0 : std::nullopt, true) << "\n"
-         << "  Ethernet1   " << describeEthernet(networking ? networking->ethernet1 : std::nullopt, false) << "\n";
+    text << "  Ethernet0   " << describeEthernet(networking ? networking->ethernet0 : std::nullopt, true)
+         << "\n"
+         << "  Ethernet1   " << describeEthernet(networking ? networking->ethernet1 : std::nullopt, false)
+         << "\n";
     if (networking && networking->ntp) {
         text << "  NTP        ";
         if (networking->ntp->servers.empty())
@@ -76,4 +80,4 @@ std::string verdictText(const verify::Outcome& outcome, trust::UnixTime now)
     return text.str();
 }
 
-}  // namespace omni::cli
+} // namespace omni::cli

@@ -13,4 +13,4 @@ nlohmann::json verdictJson(const verify::Outcome& outcome, const std::string& ac
 // "ACCEPT certificates-omni_cam-01.zip" and the facts, or "REJECT CODE: message" and what to do.
 std::string verdictText(const verify::Outcome& outcome, trust::UnixTime now);
 
-}  // namespace omni::cli
+} // namespace omni::cli

@@ -62,9 +62,9 @@ enum class Check : int {
 
 struct ReasonInfo {
     ReasonCode code;
-    std::string_view name;       // stable, e.g. "CERT_EXPIRED"
-    std::string_view messageId;  // 128-bit journal MESSAGE_ID, 32 hex digits
-    std::string_view advice;     // what a technician should do
+    std::string_view name; // stable, e.g. "CERT_EXPIRED"
+    std::string_view messageId; // 128-bit journal MESSAGE_ID, 32 hex digits
+    std::string_view advice; // what a technician should do
 };
 
 const ReasonInfo& reasonInfo(ReasonCode code);
@@ -73,4 +73,4 @@ std::optional<ReasonCode> reasonFromString(std::string_view name);
 // Every code, in declaration order (for tests and the catalog).
 const ReasonInfo* allReasons(std::size_t& count);
 
-}  // namespace omni
+} // namespace omni

@@ -29,12 +29,11 @@ struct Error {
     }
 };
 
-template <class T>
-using Result = tl::expected<T, Error>;
+template <class T> using Result = tl::expected<T, Error>;
 
 inline tl::unexpected<Error> fail(ReasonCode reason, Check check, std::string message, std::string where = {})
 {
-    return tl::unexpected<Error>(Error{reason, check, std::move(message), std::move(where)});
+    return tl::unexpected<Error>(Error { reason, check, std::move(message), std::move(where) });
 }
 
-}  // namespace omni
+} // namespace omni

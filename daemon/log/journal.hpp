@@ -42,7 +42,7 @@ const EventInfo* allEvents(std::size_t& count);
 enum class Priority { Error = 3, Warning = 4, Notice = 5, Info = 6, Debug = 7 };
 
 struct Field {
-    std::string name;  // e.g. "OMNI_REASON"
+    std::string name; // e.g. "OMNI_REASON"
     std::string value;
 };
 
@@ -51,16 +51,19 @@ enum class Sink { Automatic, Journal, Stderr };
 void setSink(Sink sink);
 void setDebug(bool enabled);
 
-void write(Priority priority, std::string_view messageId, const std::string& message, const std::vector<Field>& fields);
-inline void event(Priority priority, Event what, const std::string& message, const std::vector<Field>& fields = {})
+void write(Priority priority, std::string_view messageId, const std::string& message,
+    const std::vector<Field>& fields);
+inline void event(
+    Priority priority, Event what, const std::string& message, const std::vector<Field>& fields = {})
 {
     write(priority, eventInfo(what).messageId, message, fields);
 }
-inline void reason(Priority priority, ReasonCode code, const std::string& message, std::vector<Field> fields = {})
+inline void reason(
+    Priority priority, ReasonCode code, const std::string& message, std::vector<Field> fields = {})
 {
-    fields.push_back({"OMNI_REASON", std::string(toString(code))});
+    fields.push_back({ "OMNI_REASON", std::string(toString(code)) });
     write(priority, reasonInfo(code).messageId, message, fields);
 }
 void plain(Priority priority, const std::string& message, const std::vector<Field>& fields = {});
 
-}  // namespace omni::log
+} // namespace omni::log

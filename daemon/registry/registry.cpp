@@ -23,9 +23,9 @@ CREATE TABLE IF NOT EXISTS devices (
 CREATE INDEX IF NOT EXISTS devices_by_creation ON devices (created_at, device_id);
 )sql";
 
-constexpr const char* kColumns =
-    "device_id, name, arn, iot_thing_name, description, tags_json, networking_json, status, created_at, "
-    "certificate_not_after";
+constexpr const char* kColumns
+    = "device_id, name, arn, iot_thing_name, description, tags_json, networking_json, status, created_at, "
+      "certificate_not_after";
 
 struct StatementDeleter {
     void operator()(sqlite3_stmt* statement) const noexcept { sqlite3_finalize(statement); }
@@ -34,8 +34,8 @@ using Statement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
 
 Error databaseError(sqlite3* database, const std::string& what)
 {
-    return Error{ReasonCode::InternalError, Check::None,
-                 "registry: " + what + ": " + (database ? sqlite3_errmsg(database) : "out of memory"), {}};
+    return Error { ReasonCode::InternalError, Check::None,
+        "registry: " + what + ": " + (database ? sqlite3_errmsg(database) : "out of memory"), {} };
 }
 
 Result<Statement> prepare(sqlite3* database, const std::string& sql)
@@ -52,7 +52,7 @@ Result<void> execute(sqlite3* database, const char* sql)
     if (sqlite3_exec(database, sql, nullptr, nullptr, &message) != SQLITE_OK) {
         std::string text = message ? message : sqlite3_errmsg(database);
         sqlite3_free(message);
-        return tl::unexpected(Error{ReasonCode::InternalError, Check::None, "registry: " + text, {}});
+        return tl::unexpected(Error { ReasonCode::InternalError, Check::None, "registry: " + text, {} });
     }
     return {};
 }
@@ -81,7 +81,8 @@ DeviceRecord readRecord(sqlite3_stmt* statement)
 
 Result<std::optional<DeviceRecord>> findOne(sqlite3* database, const char* column, const std::string& value)
 {
-    auto statement = prepare(database, std::string("SELECT ") + kColumns + " FROM devices WHERE " + column + " = ?");
+    auto statement
+        = prepare(database, std::string("SELECT ") + kColumns + " FROM devices WHERE " + column + " = ?");
     if (!statement)
         return tl::unexpected(statement.error());
     sqlite3_bind_text(statement->get(), 1, value.c_str(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
@@ -93,13 +94,13 @@ Result<std::optional<DeviceRecord>> findOne(sqlite3* database, const char* colum
     return tl::unexpected(databaseError(database, "reading a device"));
 }
 
-}  // namespace
+} // namespace
 
 Result<Registry> Registry::open(const std::filesystem::path& path)
 {
     sqlite3* database = nullptr;
-    const int opened = sqlite3_open_v2(path.c_str(), &database,
-                                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+    const int opened = sqlite3_open_v2(
+        path.c_str(), &database, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
     Registry registry(database, path);
     if (opened != SQLITE_OK)
         return tl::unexpected(databaseError(database, "cannot open " + path.string()));
@@ -113,7 +114,8 @@ Result<Registry> Registry::open(const std::filesystem::path& path)
 }
 
 Registry::Registry(Registry&& other) noexcept
-    : database_(std::exchange(other.database_, nullptr)), path_(std::move(other.path_))
+    : database_(std::exchange(other.database_, nullptr))
+    , path_(std::move(other.path_))
 {
 }
 
@@ -165,18 +167,20 @@ Result<std::optional<DeviceRecord>> Registry::findById(const std::string& device
     return findOne(database_, "device_id", deviceId);
 }
 
-Result<std::vector<DeviceRecord>> Registry::list(std::size_t limit, const std::optional<std::string>& afterDeviceId)
+Result<std::vector<DeviceRecord>> Registry::list(
+    std::size_t limit, const std::optional<std::string>& afterDeviceId)
 {
     std::string sql = std::string("SELECT ") + kColumns + " FROM devices";
     if (afterDeviceId)
-        sql += " WHERE (created_at, device_id) > (SELECT created_at, device_id FROM devices WHERE device_id = ?1)";
+        sql += " WHERE (created_at, device_id) > (SELECT created_at, device_id FROM devices WHERE device_id "
+               "= ?1)";
     sql += " ORDER BY created_at, device_id LIMIT ?2";
     auto statement = prepare(database_, sql);
     if (!statement)
         return tl::unexpected(statement.error());
     if (afterDeviceId)
-        sqlite3_bind_text(statement->get(), 1, afterDeviceId->c_str(), static_cast<int>(afterDeviceId->size()),
-                          SQLITE_TRANSIENT);
+        sqlite3_bind_text(statement->get(), 1, afterDeviceId->c_str(),
+            static_cast<int>(afterDeviceId->size()), SQLITE_TRANSIENT);
     sqlite3_bind_int64(statement->get(), 2, static_cast<sqlite3_int64>(limit));
     std::vector<DeviceRecord> records;
     int step;
@@ -199,14 +203,15 @@ Result<std::int64_t> Registry::count()
 
 Result<void> Registry::insert(const DeviceRecord& record)
 {
-    auto statement = prepare(database_, std::string("INSERT INTO devices (") + kColumns +
-                                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    auto statement = prepare(database_,
+        std::string("INSERT INTO devices (") + kColumns
+            + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     if (!statement)
         return tl::unexpected(statement.error());
     sqlite3_stmt* s = statement->get();
     int column = 1;
-    for (const std::string* text : {&record.deviceId, &record.name, &record.arn, &record.iotThingName,
-                                    &record.description, &record.tagsJson, &record.networkingJson, &record.status})
+    for (const std::string* text : { &record.deviceId, &record.name, &record.arn, &record.iotThingName,
+             &record.description, &record.tagsJson, &record.networkingJson, &record.status })
         sqlite3_bind_text(s, column++, text->c_str(), static_cast<int>(text->size()), SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, column++, record.createdAt);
     sqlite3_bind_int64(s, column++, record.certificateNotAfter);
@@ -226,4 +231,4 @@ Result<void> Registry::removeByName(const std::string& name)
     return {};
 }
 
-}  // namespace omni::registry
+} // namespace omni::registry

@@ -44,8 +44,14 @@ public:
     // committed.
     class Transaction {
     public:
-        explicit Transaction(sqlite3* database) : database_(database) {}
-        Transaction(Transaction&& other) noexcept : database_(std::exchange(other.database_, nullptr)) {}
+        explicit Transaction(sqlite3* database)
+            : database_(database)
+        {
+        }
+        Transaction(Transaction&& other) noexcept
+            : database_(std::exchange(other.database_, nullptr))
+        {
+        }
         Transaction(const Transaction&) = delete;
         Transaction& operator=(const Transaction&) = delete;
         ~Transaction();
@@ -59,7 +65,8 @@ public:
     Result<std::optional<DeviceRecord>> findByName(const std::string& name);
     Result<std::optional<DeviceRecord>> findById(const std::string& deviceId);
     // Ordered by creation time then DeviceId; at most `limit` records after `afterDeviceId`.
-    Result<std::vector<DeviceRecord>> list(std::size_t limit, const std::optional<std::string>& afterDeviceId);
+    Result<std::vector<DeviceRecord>> list(
+        std::size_t limit, const std::optional<std::string>& afterDeviceId);
     Result<std::int64_t> count();
     Result<void> insert(const DeviceRecord& record);
     Result<void> removeByName(const std::string& name);
@@ -67,9 +74,13 @@ public:
     const std::filesystem::path& path() const { return path_; }
 
 private:
-    Registry(sqlite3* database, std::filesystem::path path) : database_(database), path_(std::move(path)) {}
+    Registry(sqlite3* database, std::filesystem::path path)
+        : database_(database)
+        , path_(std::move(path))
+    {
+    }
     sqlite3* database_ = nullptr;
     std::filesystem::path path_;
 };
 
-}  // namespace omni::registry
+} // namespace omni::registry

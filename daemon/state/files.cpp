@@ -13,7 +13,10 @@ namespace {
 
 class FileDescriptor {
 public:
-    explicit FileDescriptor(int fd) : fd_(fd) {}
+    explicit FileDescriptor(int fd)
+        : fd_(fd)
+    {
+    }
     ~FileDescriptor()
     {
         if (fd_ >= 0)
@@ -30,7 +33,8 @@ private:
 
 Error ioError(const std::string& what, const std::filesystem::path& path, int error)
 {
-    return Error{ReasonCode::InternalError, Check::None, what + " " + path.string() + ": " + std::strerror(error), {}};
+    return Error { ReasonCode::InternalError, Check::None,
+        what + " " + path.string() + ": " + std::strerror(error), {} };
 }
 
 bool writeAll(int fd, std::string_view content)
@@ -47,34 +51,36 @@ bool writeAll(int fd, std::string_view content)
     return true;
 }
 
-}  // namespace
+} // namespace
 
-tl::expected<std::string, ReadFailure> readRegularFile(const std::filesystem::path& path, std::uint64_t maxBytes,
-                                                        bool followSymlinks)
+tl::expected<std::string, ReadFailure> readRegularFile(
+    const std::filesystem::path& path, std::uint64_t maxBytes, bool followSymlinks)
 {
     const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (followSymlinks ? 0 : O_NOFOLLOW);
     FileDescriptor fd(::open(path.c_str(), flags));
     if (fd.get() < 0) {
         const int error = errno;
         if (error == ENOENT || error == ENOTDIR)
-            return tl::unexpected(ReadFailure{FileProblem::NotFound, path.string() + ": no such file", 0});
+            return tl::unexpected(ReadFailure { FileProblem::NotFound, path.string() + ": no such file", 0 });
         if (error == ELOOP)
-            return tl::unexpected(
-                ReadFailure{FileProblem::NotRegular, path.string() + " is a symbolic link, not a regular file", 0});
+            return tl::unexpected(ReadFailure {
+                FileProblem::NotRegular, path.string() + " is a symbolic link, not a regular file", 0 });
         return tl::unexpected(
-            ReadFailure{FileProblem::Unreadable, path.string() + ": " + std::strerror(error), 0});
+            ReadFailure { FileProblem::Unreadable, path.string() + ": " + std::strerror(error), 0 });
     }
-    struct stat status {};
+    struct stat status { };
     if (::fstat(fd.get(), &status) != 0)
-        return tl::unexpected(ReadFailure{FileProblem::Unreadable, path.string() + ": " + std::strerror(errno), 0});
+        return tl::unexpected(
+            ReadFailure { FileProblem::Unreadable, path.string() + ": " + std::strerror(errno), 0 });
     if (!S_ISREG(status.st_mode))
-        return tl::unexpected(ReadFailure{FileProblem::NotRegular, path.string() + " is not a regular file", 0});
+        return tl::unexpected(
+            ReadFailure { FileProblem::NotRegular, path.string() + " is not a regular file", 0 });
     const auto size = static_cast<std::uint64_t>(status.st_size);
     if (size > maxBytes)
-        return tl::unexpected(ReadFailure{FileProblem::TooLarge,
-                                          path.string() + " is " + std::to_string(size) + " bytes; the limit is " +
-                                              std::to_string(maxBytes),
-                                          size});
+        return tl::unexpected(ReadFailure { FileProblem::TooLarge,
+            path.string() + " is " + std::to_string(size) + " bytes; the limit is "
+                + std::to_string(maxBytes),
+            size });
     // Read one byte past the expected size so a file growing under us is noticed.
     std::string content(static_cast<std::size_t>(size) + 1, '\0');
     std::size_t total = 0;
@@ -84,16 +90,16 @@ tl::expected<std::string, ReadFailure> readRegularFile(const std::filesystem::pa
             if (errno == EINTR)
                 continue;
             return tl::unexpected(
-                ReadFailure{FileProblem::Unreadable, path.string() + ": " + std::strerror(errno), size});
+                ReadFailure { FileProblem::Unreadable, path.string() + ": " + std::strerror(errno), size });
         }
         if (got == 0)
             break;
         total += static_cast<std::size_t>(got);
     }
     if (total > maxBytes)
-        return tl::unexpected(ReadFailure{FileProblem::TooLarge, path.string() + " grew beyond the limit of " +
-                                                                     std::to_string(maxBytes) + " bytes while read",
-                                          total});
+        return tl::unexpected(ReadFailure { FileProblem::TooLarge,
+            path.string() + " grew beyond the limit of " + std::to_string(maxBytes) + " bytes while read",
+            total });
     content.resize(total);
     return content;
 }
@@ -140,7 +146,7 @@ Result<void> ensureDirectory(const std::filesystem::path& path, mode_t mode, boo
     if (::mkdir(path.c_str(), mode) != 0) {
         if (errno != EEXIST)
             return tl::unexpected(ioError("cannot create the directory", path, errno));
-        struct stat status {};
+        struct stat status { };
         if (::stat(path.c_str(), &status) != 0 || !S_ISDIR(status.st_mode))
             return tl::unexpected(ioError("not a directory:", path, ENOTDIR));
         if (!forceMode)
@@ -159,4 +165,4 @@ Result<void> syncDirectory(const std::filesystem::path& directory)
     return {};
 }
 
-}  // namespace omni::state
+} // namespace omni::state

@@ -18,14 +18,14 @@ enum class FileProblem { None, NotFound, NotRegular, TooLarge, Unreadable };
 
 struct ReadFailure {
     FileProblem problem = FileProblem::None;
-    std::string message;  // names the path and the cause
+    std::string message; // names the path and the cause
     std::uint64_t size = 0;
 };
 
 // Reads a regular file of at most maxBytes; a larger one is refused from its
 // size before any byte is read.
-tl::expected<std::string, ReadFailure> readRegularFile(const std::filesystem::path& path, std::uint64_t maxBytes,
-                                                        bool followSymlinks = true);
+tl::expected<std::string, ReadFailure> readRegularFile(
+    const std::filesystem::path& path, std::uint64_t maxBytes, bool followSymlinks = true);
 
 // Writes content to path atomically with the given mode.
 Result<void> writeFileAtomically(const std::filesystem::path& path, std::string_view content, mode_t mode);
@@ -38,4 +38,4 @@ Result<void> ensureDirectory(const std::filesystem::path& path, mode_t mode, boo
 // it survive power loss.
 Result<void> syncDirectory(const std::filesystem::path& directory);
 
-}  // namespace omni::state
+} // namespace omni::state

@@ -29,17 +29,17 @@ void inspectValidArchive(benchmark::State& state)
 {
     const auto authority = testing::TestAuthority::make(kNow);
     const auto anchors = authority.anchors();
-    issuer::IssuingAuthority issuing{trust::X509Ptr(X509_dup(authority.issuing.get())),
-                                     trust::PkeyPtr((EVP_PKEY_up_ref(authority.issuingKey.get()),
-                                                     authority.issuingKey.get())),
-                                     authority.issuingPem()};
+    issuer::IssuingAuthority issuing { trust::X509Ptr(X509_dup(authority.issuing.get())),
+        trust::PkeyPtr((EVP_PKEY_up_ref(authority.issuingKey.get()), authority.issuingKey.get())),
+        authority.issuingPem() };
     const auto device = issuer::issueDevice(staticRequest(), issuing, {}, kNow);
     verify::VerifyPolicy policy;
     policy.anchors = &anchors;
     policy.now = kNow + 10;
     policy.buildEpoch = kNow - 10;
     for (auto _ : state) {
-        auto outcome = verify::verifyArchive("certificates-omni_cam-01.zip", testing::bytesOf(device->archive), policy);
+        auto outcome = verify::verifyArchive(
+            "certificates-omni_cam-01.zip", testing::bytesOf(device->archive), policy);
         if (!outcome.result)
             state.SkipWithError(outcome.result.error().message.c_str());
         benchmark::DoNotOptimize(outcome);
@@ -50,10 +50,9 @@ BENCHMARK(inspectValidArchive)->Unit(benchmark::kMicrosecond);
 void createDevice(benchmark::State& state)
 {
     const auto authority = testing::TestAuthority::make(kNow);
-    issuer::IssuingAuthority issuing{trust::X509Ptr(X509_dup(authority.issuing.get())),
-                                     trust::PkeyPtr((EVP_PKEY_up_ref(authority.issuingKey.get()),
-                                                     authority.issuingKey.get())),
-                                     authority.issuingPem()};
+    issuer::IssuingAuthority issuing { trust::X509Ptr(X509_dup(authority.issuing.get())),
+        trust::PkeyPtr((EVP_PKEY_up_ref(authority.issuingKey.get()), authority.issuingKey.get())),
+        authority.issuingPem() };
     const auto request = staticRequest();
     for (auto _ : state) {
         auto device = issuer::issueDevice(request, issuing, {}, kNow);
@@ -62,6 +61,6 @@ void createDevice(benchmark::State& state)
 }
 BENCHMARK(createDevice)->Unit(benchmark::kMicrosecond);
 
-}  // namespace
+} // namespace
 
 BENCHMARK_MAIN();

@@ -52,22 +52,23 @@ protected:
 
     void SetUp() override
     {
-        const auto init = cli({"ca", "init", ca});
+        const auto init = cli({ "ca", "init", ca });
         ASSERT_EQ(init.exitCode, 0) << init.err;
         std::filesystem::create_directory(out);
     }
 
     ProcessResult createDevice(const std::string& request, std::vector<std::string> extra = {})
     {
-        std::vector<std::string> arguments{"create-device", "--request", "-", "--ca-cert", ca + "/issuing.pem",
-                                           "--ca-key", ca + "/issuing.key", "--chain", ca + "/issuing.pem"};
+        std::vector<std::string> arguments { "create-device", "--request", "-", "--ca-cert",
+            ca + "/issuing.pem", "--ca-key", ca + "/issuing.key", "--chain", ca + "/issuing.pem" };
         arguments.insert(arguments.end(), extra.begin(), extra.end());
         return cli(arguments, request);
     }
 
     ProcessResult inspect(const std::string& archive, std::vector<std::string> extra = {})
     {
-        std::vector<std::string> arguments{"inspect", archive, "--trust-anchor", ca + "/root.pem", "--json"};
+        std::vector<std::string> arguments { "inspect", archive, "--trust-anchor", ca + "/root.pem",
+            "--json" };
         arguments.insert(arguments.end(), extra.begin(), extra.end());
         return cli(arguments);
     }
@@ -82,13 +83,13 @@ protected:
 
 TEST_F(Cli, CaInitWritesKeysPrivatelyAndRefusesToOverwrite)
 {
-    for (const char* file : {"root.key", "issuing.key"}) {
-        struct stat status {};
+    for (const char* file : { "root.key", "issuing.key" }) {
+        struct stat status { };
         ASSERT_EQ(stat((ca + "/" + file).c_str(), &status), 0);
         EXPECT_EQ(status.st_mode & 0777, 0600U) << file;
     }
     const std::string before = readFile(ca + "/root.key");
-    const auto again = cli({"ca", "init", ca});
+    const auto again = cli({ "ca", "init", ca });
     EXPECT_EQ(again.exitCode, 2);
     EXPECT_NE(again.err.find("already"), std::string::npos) << again.err;
     EXPECT_EQ(readFile(ca + "/root.key"), before);
@@ -96,18 +97,19 @@ TEST_F(Cli, CaInitWritesKeysPrivatelyAndRefusesToOverwrite)
 
 TEST_F(Cli, RoundTripCreateDeviceThenInspectAccepts)
 {
-    const auto created = createDevice(kStaticRequest, {"--out", out});
+    const auto created = createDevice(kStaticRequest, { "--out", out });
     ASSERT_EQ(created.exitCode, 0) << created.out << created.err;
     const auto response = json(created);
     EXPECT_EQ(response["Status"], "AWAITING_PROVISIONING");
-    EXPECT_TRUE(std::regex_match(response["DeviceId"].get<std::string>(), std::regex("^[a-zA-Z0-9\\-\\_]+$")));
+    EXPECT_TRUE(
+        std::regex_match(response["DeviceId"].get<std::string>(), std::regex("^[a-zA-Z0-9\\-\\_]+$")));
     EXPECT_EQ(response["IotThingName"], response["DeviceId"]);
-    EXPECT_EQ(response["Arn"], "arn:aws:panorama:us-east-1:123456789012:device/" +
-                                   response["DeviceId"].get<std::string>());
+    EXPECT_EQ(response["Arn"],
+        "arn:aws:panorama:us-east-1:123456789012:device/" + response["DeviceId"].get<std::string>());
 
     const std::string archive = out + "/certificates-omni_cam-01.zip";
     EXPECT_EQ(issuer::base64Encode(readFile(archive)), response["Certificates"]);
-    struct stat status {};
+    struct stat status { };
     ASSERT_EQ(stat(archive.c_str(), &status), 0);
     EXPECT_EQ(status.st_mode & 0777, 0600U);
 
@@ -119,26 +121,26 @@ TEST_F(Cli, RoundTripCreateDeviceThenInspectAccepts)
     EXPECT_EQ(verdict["Name"], "cam-01");
     EXPECT_EQ(verdict["DeviceId"], response["DeviceId"]);
     EXPECT_EQ(verdict["NetworkingConfiguration"]["Ethernet0"]["StaticIpConnectionInfo"]["IpAddress"],
-              "192.168.1.10");
+        "192.168.1.10");
 
     const auto notBefore = *trust::parseRfc3339(verdict["NotBefore"].get<std::string>());
     EXPECT_EQ(*trust::parseRfc3339(verdict["NotAfter"].get<std::string>()) - notBefore, 300);
 
-    const auto later = inspect(archive, {"--now", trust::formatTime(notBefore + 360)});
+    const auto later = inspect(archive, { "--now", trust::formatTime(notBefore + 360) });
     EXPECT_EQ(later.exitCode, 1);
     EXPECT_EQ(json(later)["Reason"], "CERT_EXPIRED");
-    const auto early = inspect(archive, {"--now", trust::formatTime(notBefore - 31)});
+    const auto early = inspect(archive, { "--now", trust::formatTime(notBefore - 31) });
     EXPECT_EQ(early.exitCode, 1);
     EXPECT_EQ(json(early)["Reason"], "CERT_NOT_YET_VALID");
-    const auto edge = inspect(archive, {"--now", trust::formatTime(notBefore - 30)});
+    const auto edge = inspect(archive, { "--now", trust::formatTime(notBefore - 30) });
     EXPECT_EQ(json(edge)["Verdict"], "ACCEPT");
 }
 
 TEST_F(Cli, TextVerdictTellsWhatToDo)
 {
-    ASSERT_EQ(createDevice(kStaticRequest, {"--out", out}).exitCode, 0);
-    const auto expired = cli({"inspect", out + "/certificates-omni_cam-01.zip", "--trust-anchor", ca + "/root.pem",
-                              "--now", trust::formatTime(std::time(nullptr) + 3600)});
+    ASSERT_EQ(createDevice(kStaticRequest, { "--out", out }).exitCode, 0);
+    const auto expired = cli({ "inspect", out + "/certificates-omni_cam-01.zip", "--trust-anchor",
+        ca + "/root.pem", "--now", trust::formatTime(std::time(nullptr) + 3600) });
     EXPECT_EQ(expired.exitCode, 1);
     EXPECT_NE(expired.out.find("REJECT CERT_EXPIRED"), std::string::npos) << expired.out;
     EXPECT_NE(expired.out.find("within 5 minutes"), std::string::npos) << expired.out;
@@ -147,7 +149,8 @@ TEST_F(Cli, TextVerdictTellsWhatToDo)
 TEST_F(Cli, ValidationErrorsAreApiBodiesWithFieldPaths)
 {
     auto request = nlohmann::json::parse(kStaticRequest);
-    request["NetworkingConfiguration"]["Ethernet0"]["StaticIpConnectionInfo"]["Dns"] = {"192.168.1.1", "dns.local"};
+    request["NetworkingConfiguration"]["Ethernet0"]["StaticIpConnectionInfo"]["Dns"]
+        = { "192.168.1.1", "dns.local" };
     const auto result = createDevice(request.dump());
     EXPECT_EQ(result.exitCode, 1);
     const auto body = json(result);
@@ -164,7 +167,7 @@ TEST_F(Cli, ValidationErrorsAreApiBodiesWithFieldPaths)
 
 TEST_F(Cli, UnparseableBodiesAreCannotParseWithoutFields)
 {
-    for (const char* body : {"{", "[1,2]", "\"cam-01\"", "", "{\"Name\": \"\xff\"}"}) {
+    for (const char* body : { "{", "[1,2]", "\"cam-01\"", "", "{\"Name\": \"\xff\"}" }) {
         const auto result = createDevice(body);
         EXPECT_EQ(result.exitCode, 1) << body;
         const auto parsed = json(result);
@@ -183,7 +186,7 @@ TEST_F(Cli, SameNameTwiceIsAConflictUnlessReplaced)
     const auto body = json(second);
     EXPECT_EQ(body["__type"], "ConflictException");
     EXPECT_EQ(body["ResourceId"], json(first)["DeviceId"]);
-    const auto replaced = createDevice(kStaticRequest, {"--replace"});
+    const auto replaced = createDevice(kStaticRequest, { "--replace" });
     EXPECT_EQ(replaced.exitCode, 0) << replaced.out;
     EXPECT_NE(json(replaced)["DeviceId"], json(first)["DeviceId"]);
 }
@@ -191,39 +194,42 @@ TEST_F(Cli, SameNameTwiceIsAConflictUnlessReplaced)
 TEST_F(Cli, LongNamesFitTheApiButNotAFileName)
 {
     const std::string longName(234, 'n');
-    const std::string request = nlohmann::json{{"Name", longName}}.dump();
-    const auto withOut = createDevice(request, {"--out", out});
+    const std::string request = nlohmann::json { { "Name", longName } }.dump();
+    const auto withOut = createDevice(request, { "--out", out });
     EXPECT_EQ(withOut.exitCode, 1);
     EXPECT_EQ(json(withOut)["Fields"][0]["Name"], "Name");
     EXPECT_TRUE(std::filesystem::is_empty(out));
     const auto withoutOut = createDevice(request);
     EXPECT_EQ(withoutOut.exitCode, 0) << withoutOut.out;
-    const std::string fits = nlohmann::json{{"Name", std::string(233, 'f')}}.dump();
-    EXPECT_EQ(createDevice(fits, {"--out", out}).exitCode, 0);
+    const std::string fits = nlohmann::json { { "Name", std::string(233, 'f') } }.dump();
+    EXPECT_EQ(createDevice(fits, { "--out", out }).exitCode, 0);
 }
 
 TEST_F(Cli, UsageErrorsExitTwoAndAreJudgedBeforeTheBody)
 {
-    EXPECT_EQ(cli({"create-device", "--request", "-"}).exitCode, 2);                           // missing flags
-    EXPECT_EQ(cli({"frobnicate"}).exitCode, 2);                                                 // no such command
-    EXPECT_EQ(cli({"inspect", "x.zip", "--trust-anchor", ca + "/root.pem", "--tolerance", "301"}).exitCode, 2);
-    EXPECT_EQ(cli({"inspect", "x.zip", "--trust-anchor", ca + "/root.pem", "--tolerance", "-1"}).exitCode, 2);
-    EXPECT_EQ(cli({"inspect", "x.zip", "--trust-anchor", ca + "/root.pem", "--now", "yesterday"}).exitCode, 2);
-    EXPECT_EQ(cli({"inspect", "x.zip", "--trust-anchor", directory / "absent.pem"}).exitCode, 2);
-    EXPECT_EQ(cli({"inspect", "x.zip"}).exitCode, 2);  // no trust anchor
+    EXPECT_EQ(cli({ "create-device", "--request", "-" }).exitCode, 2); // missing flags
+    EXPECT_EQ(cli({ "frobnicate" }).exitCode, 2); // no such command
+    EXPECT_EQ(
+        cli({ "inspect", "x.zip", "--trust-anchor", ca + "/root.pem", "--tolerance", "301" }).exitCode, 2);
+    EXPECT_EQ(
+        cli({ "inspect", "x.zip", "--trust-anchor", ca + "/root.pem", "--tolerance", "-1" }).exitCode, 2);
+    EXPECT_EQ(
+        cli({ "inspect", "x.zip", "--trust-anchor", ca + "/root.pem", "--now", "yesterday" }).exitCode, 2);
+    EXPECT_EQ(cli({ "inspect", "x.zip", "--trust-anchor", directory / "absent.pem" }).exitCode, 2);
+    EXPECT_EQ(cli({ "inspect", "x.zip" }).exitCode, 2); // no trust anchor
     // A key that does not match the certificate, with an invalid body: usage wins.
-    const auto mismatched = cli({"create-device", "--request", "-", "--ca-cert", ca + "/issuing.pem", "--ca-key",
-                                 ca + "/root.key"},
-                                "{");
+    const auto mismatched = cli(
+        { "create-device", "--request", "-", "--ca-cert", ca + "/issuing.pem", "--ca-key", ca + "/root.key" },
+        "{");
     EXPECT_EQ(mismatched.exitCode, 2);
     EXPECT_NE(mismatched.err.find("not the key"), std::string::npos) << mismatched.err;
-    EXPECT_EQ(cli({"create-device", "--request", directory / "absent.json", "--ca-cert", ca + "/issuing.pem",
-                   "--ca-key", ca + "/issuing.key"})
+    EXPECT_EQ(cli({ "create-device", "--request", directory / "absent.json", "--ca-cert", ca + "/issuing.pem",
+                      "--ca-key", ca + "/issuing.key" })
                   .exitCode,
-              2);
-    EXPECT_EQ(createDevice(kStaticRequest, {"--out", directory / "no-such-dir"}).exitCode, 2);
-    EXPECT_EQ(cli({"--help"}).exitCode, 0);
-    EXPECT_NE(cli({"create-device", "--help"}).out.find("Example"), std::string::npos);
+        2);
+    EXPECT_EQ(createDevice(kStaticRequest, { "--out", directory / "no-such-dir" }).exitCode, 2);
+    EXPECT_EQ(cli({ "--help" }).exitCode, 0);
+    EXPECT_NE(cli({ "create-device", "--help" }).out.find("Example"), std::string::npos);
 }
 
 TEST_F(Cli, InspectOfMissingOrNonRegularFilesIsArchiveNotFound)
@@ -231,7 +237,7 @@ TEST_F(Cli, InspectOfMissingOrNonRegularFilesIsArchiveNotFound)
     const auto missing = inspect(directory / "certificates-omni_cam-01.zip");
     EXPECT_EQ(missing.exitCode, 1);
     EXPECT_EQ(json(missing)["Reason"], "ARCHIVE_NOT_FOUND");
-    ASSERT_EQ(createDevice(kStaticRequest, {"--out", out}).exitCode, 0);
+    ASSERT_EQ(createDevice(kStaticRequest, { "--out", out }).exitCode, 0);
     const std::string link = directory / "certificates-omni_cam-01.zip";
     std::filesystem::create_symlink(out + "/certificates-omni_cam-01.zip", link);
     EXPECT_EQ(json(inspect(link))["Reason"], "ARCHIVE_NOT_FOUND");
@@ -251,15 +257,15 @@ TEST_F(Cli, InspectRefusesHugeFilesFromTheirSizeAlone)
 
 TEST_F(Cli, ExpectedNameFlagRejectsOtherDevicesArchives)
 {
-    ASSERT_EQ(createDevice(kStaticRequest, {"--out", out}).exitCode, 0);
+    ASSERT_EQ(createDevice(kStaticRequest, { "--out", out }).exitCode, 0);
     const std::string archive = out + "/certificates-omni_cam-01.zip";
-    EXPECT_EQ(json(inspect(archive, {"--expected-name", "cam-02"}))["Reason"], "CERT_NAME_MISMATCH");
-    EXPECT_EQ(json(inspect(archive, {"--expected-name", "cam-01"}))["Verdict"], "ACCEPT");
-    EXPECT_EQ(inspect(archive, {"--expected-name", "bad name"}).exitCode, 2);
+    EXPECT_EQ(json(inspect(archive, { "--expected-name", "cam-02" }))["Reason"], "CERT_NAME_MISMATCH");
+    EXPECT_EQ(json(inspect(archive, { "--expected-name", "cam-01" }))["Verdict"], "ACCEPT");
+    EXPECT_EQ(inspect(archive, { "--expected-name", "bad name" }).exitCode, 2);
 }
 
-}  // namespace
-}  // namespace omni
+} // namespace
+} // namespace omni
 
 namespace omni {
 namespace {
@@ -268,7 +274,7 @@ TEST_F(Cli, RequestsWhoseManifestWouldBeTooLargeAreRefusedBeforeSigning)
 {
     // Valid for the API model (50 tags, keys of 128 and values of 256
     // characters, counted as Unicode characters) but, in 4-byte UTF-8, far over the device's 64 KiB manifest.
-    const std::string wide = "\xF0\x9F\x98\x80";  // U+1F600
+    const std::string wide = "\xF0\x9F\x98\x80"; // U+1F600
     nlohmann::json tags = nlohmann::json::object();
     for (int i = 0; i < 50; ++i) {
         std::string key = std::to_string(i);
@@ -279,7 +285,8 @@ TEST_F(Cli, RequestsWhoseManifestWouldBeTooLargeAreRefusedBeforeSigning)
             value += wide;
         tags[key] = value;
     }
-    const auto result = createDevice(nlohmann::json{{"Name", "cam-big"}, {"Tags", tags}}.dump(), {"--out", out});
+    const auto result
+        = createDevice(nlohmann::json { { "Name", "cam-big" }, { "Tags", tags } }.dump(), { "--out", out });
     EXPECT_EQ(result.exitCode, 1) << result.out;
     const auto body = json(result);
     EXPECT_EQ(body["__type"], "ValidationException");
@@ -289,13 +296,13 @@ TEST_F(Cli, RequestsWhoseManifestWouldBeTooLargeAreRefusedBeforeSigning)
 
 TEST_F(Cli, RequestBodiesAreParsedStrictly)
 {
-    for (const std::string& body : {std::string("{\"Name\": \"a\", \"Name\": \"b\"}"),
-                                   std::string("{\"Name\": \"cam-01\"}\0garbage", 27)}) {
+    for (const std::string& body : { std::string("{\"Name\": \"a\", \"Name\": \"b\"}"),
+             std::string("{\"Name\": \"cam-01\"}\0garbage", 27) }) {
         const auto result = createDevice(body);
         EXPECT_EQ(result.exitCode, 1);
         EXPECT_EQ(json(result)["Reason"], "CANNOT_PARSE");
     }
 }
 
-}  // namespace
-}  // namespace omni
+} // namespace
+} // namespace omni

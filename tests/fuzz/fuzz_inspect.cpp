@@ -12,7 +12,7 @@ namespace {
 
 std::unique_ptr<omni::trust::TrustAnchors> anchors;
 
-}  // namespace
+} // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***)
 {
@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***)
     spec.notAfter = now + 3600;
     spec.isCa = true;
     auto root = omni::trust::issueCertificate(spec, key->get(), nullptr, key->get());
-    auto loaded = omni::trust::TrustAnchors::fromPem({{"fuzz root", omni::trust::certificateToPem(root->get())}});
+    auto loaded
+        = omni::trust::TrustAnchors::fromPem({ { "fuzz root", omni::trust::certificateToPem(root->get()) } });
     anchors = std::make_unique<omni::trust::TrustAnchors>(std::move(*loaded));
     return 0;
 }
@@ -36,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     policy.now = 1800000000;
     policy.buildEpoch = 1700000000;
     policy.alreadyApplied = [](const std::string&) { return false; };
-    (void)omni::verify::verifyArchive("certificates-omni_fuzz.zip", std::span<const std::uint8_t>(data, size),
-                                      policy);
+    (void)omni::verify::verifyArchive(
+        "certificates-omni_fuzz.zip", std::span<const std::uint8_t>(data, size), policy);
     return 0;
 }

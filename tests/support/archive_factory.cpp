@@ -6,15 +6,14 @@
 namespace omni::testing {
 namespace {
 
-template <class T>
-T orThrow(Result<T> result, const char* what)
+template <class T> T orThrow(Result<T> result, const char* what)
 {
     if (!result)
         throw std::runtime_error(std::string(what) + ": " + result.error().message);
     return std::move(*result);
 }
 
-}  // namespace
+} // namespace
 
 TestAuthority TestAuthority::make(trust::UnixTime now, const std::string& name)
 {
@@ -31,28 +30,28 @@ TestAuthority TestAuthority::make(trust::UnixTime now, const std::string& name)
     trust::CertificateSpec issuingSpec = rootSpec;
     issuingSpec.commonName = name + " issuing";
     issuingSpec.pathLength = 0;
-    authority.issuing = orThrow(trust::issueCertificate(issuingSpec, authority.issuingKey.get(), authority.root.get(),
-                                                        authority.rootKey.get()),
-                                "issuing");
+    authority.issuing = orThrow(trust::issueCertificate(issuingSpec, authority.issuingKey.get(),
+                                    authority.root.get(), authority.rootKey.get()),
+        "issuing");
     return authority;
 }
 
 trust::TrustAnchors TestAuthority::anchors() const
 {
-    return orThrow(trust::TrustAnchors::fromPem({{"test root", rootPem()}}), "anchors");
+    return orThrow(trust::TrustAnchors::fromPem({ { "test root", rootPem() } }), "anchors");
 }
 
 std::string ArchiveFactory::manifestFor(const ArchiveRecipe& recipe) const
 {
     if (recipe.manifestText)
         return *recipe.manifestText;
-    nlohmann::json manifest{
-        {"FormatVersion", 1},
-        {"Name", recipe.name},
-        {"DeviceId", recipe.deviceId},
-        {"Arn", "arn:aws:panorama:us-east-1:123456789012:device/" + recipe.deviceId},
-        {"IotThingName", recipe.deviceId},
-        {"CreatedAt", trust::formatTime(recipe.issuedAt)},
+    nlohmann::json manifest {
+        { "FormatVersion", 1 },
+        { "Name", recipe.name },
+        { "DeviceId", recipe.deviceId },
+        { "Arn", "arn:aws:panorama:us-east-1:123456789012:device/" + recipe.deviceId },
+        { "IotThingName", recipe.deviceId },
+        { "CreatedAt", trust::formatTime(recipe.issuedAt) },
     };
     if (!recipe.networking.empty())
         manifest["NetworkingConfiguration"] = recipe.networking;
@@ -72,21 +71,22 @@ std::string ArchiveFactory::make(const ArchiveRecipe& recipe) const
     if (!recipe.omitDigest)
         spec.manifestDigest = trust::sha256(recipe.digestOverManifest.value_or(manifest));
     spec.rawManifestDigestExtension = recipe.rawDigestExtension;
-    auto certificate =
-        orThrow(trust::issueCertificate(spec, key.get(), signer.issuing.get(), signer.issuingKey.get()), "leaf");
+    auto certificate = orThrow(
+        trust::issueCertificate(spec, key.get(), signer.issuing.get(), signer.issuingKey.get()), "leaf");
 
-    std::vector<archive::ArchiveFile> files{
-        {"manifest.json", manifest},
-        {"certificate.pem", recipe.certificatePem.value_or(trust::certificateToPem(certificate.get()))},
-        {"private_key.pem", recipe.privateKeyPem.value_or(trust::privateKeyToPem(key.get()))},
+    std::vector<archive::ArchiveFile> files {
+        { "manifest.json", manifest },
+        { "certificate.pem", recipe.certificatePem.value_or(trust::certificateToPem(certificate.get())) },
+        { "private_key.pem", recipe.privateKeyPem.value_or(trust::privateKeyToPem(key.get())) },
     };
     if (recipe.includeChain)
-        files.push_back({"chain.pem", recipe.chainPem.value_or(signer.issuingPem())});
+        files.push_back({ "chain.pem", recipe.chainPem.value_or(signer.issuingPem()) });
     files.insert(files.end(), recipe.extraEntries.begin(), recipe.extraEntries.end());
     std::erase_if(files, [&](const archive::ArchiveFile& file) {
-        return std::find(recipe.omitEntries.begin(), recipe.omitEntries.end(), file.name) != recipe.omitEntries.end();
+        return std::find(recipe.omitEntries.begin(), recipe.omitEntries.end(), file.name)
+            != recipe.omitEntries.end();
     });
     return orThrow(archive::writeArchive(files), "zip");
 }
 
-}  // namespace omni::testing
+} // namespace omni::testing

@@ -35,26 +35,29 @@ struct ArchiveRecipe {
     std::string deviceId = "device-3xk2m4q7wzt5bh6ry1pnc9d8sa";
     trust::UnixTime issuedAt = 0;
     std::int64_t lifetime = 300;
-    nlohmann::json networking = nlohmann::json::object();  // empty: omitted
+    nlohmann::json networking = nlohmann::json::object(); // empty: omitted
     // Overrides.
-    std::optional<std::string> manifestText;         // exact manifest.json bytes
-    std::optional<std::string> commonName;           // default deviceId
-    std::optional<std::string> digestOverManifest;   // digest computed over these bytes instead
-    std::optional<std::string> rawDigestExtension;   // raw DER of the digest extension
+    std::optional<std::string> manifestText; // exact manifest.json bytes
+    std::optional<std::string> commonName; // default deviceId
+    std::optional<std::string> digestOverManifest; // digest computed over these bytes instead
+    std::optional<std::string> rawDigestExtension; // raw DER of the digest extension
     bool omitDigest = false;
     trust::KeyType keyType = trust::KeyType::EcP256;
-    std::optional<std::string> privateKeyPem;        // replaces the key entry
-    std::optional<std::string> certificatePem;       // replaces the certificate entry
+    std::optional<std::string> privateKeyPem; // replaces the key entry
+    std::optional<std::string> certificatePem; // replaces the certificate entry
     bool includeChain = true;
-    std::optional<std::string> chainPem;             // replaces chain.pem
-    const TestAuthority* signer = nullptr;           // default: the factory's authority
+    std::optional<std::string> chainPem; // replaces chain.pem
+    const TestAuthority* signer = nullptr; // default: the factory's authority
     std::vector<archive::ArchiveFile> extraEntries;
     std::vector<std::string> omitEntries;
 };
 
 class ArchiveFactory {
 public:
-    explicit ArchiveFactory(const TestAuthority& authority) : authority_(authority) {}
+    explicit ArchiveFactory(const TestAuthority& authority)
+        : authority_(authority)
+    {
+    }
     std::string manifestFor(const ArchiveRecipe& recipe) const;
     std::string make(const ArchiveRecipe& recipe) const;
 
@@ -64,7 +67,7 @@ private:
 
 inline std::span<const std::uint8_t> bytesOf(const std::string& text)
 {
-    return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+    return { reinterpret_cast<const std::uint8_t*>(text.data()), text.size() };
 }
 
-}  // namespace omni::testing
+} // namespace omni::testing

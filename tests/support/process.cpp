@@ -45,7 +45,7 @@ ProcessResult runProcess(const std::vector<std::string>& argv, const std::string
         in[1] = -1;
     }
     ProcessResult result;
-    pollfd fds[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
+    pollfd fds[3] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 }, { in[1], POLLOUT, 0 } };
     int open = 2;
     while (open > 0 || fds[2].fd >= 0) {
         if (poll(fds, 3, -1) < 0) {
@@ -68,8 +68,8 @@ ProcessResult runProcess(const std::vector<std::string>& argv, const std::string
         }
         if (fds[2].fd >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
             const ssize_t sent = (fds[2].revents & POLLOUT)
-                                     ? write(fds[2].fd, input.data() + written, input.size() - written)
-                                     : -1;
+                ? write(fds[2].fd, input.data() + written, input.size() - written)
+                : -1;
             if (sent > 0)
                 written += static_cast<std::size_t>(sent);
             if (sent <= 0 || written == input.size()) {
@@ -79,9 +79,8 @@ ProcessResult runProcess(const std::vector<std::string>& argv, const std::string
         }
     }
     int status = 0;
-    rusage usage{};
-    while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
-    }
+    rusage usage {};
+    while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) { }
     result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     result.peakRssKiB = usage.ru_maxrss;
     return result;
@@ -116,4 +115,4 @@ void writeFile(const std::string& path, const std::string& content)
     stream << content;
 }
 
-}  // namespace omni::testing
+} // namespace omni::testing

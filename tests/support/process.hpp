@@ -32,4 +32,4 @@ private:
 std::string readFile(const std::string& path);
 void writeFile(const std::string& path, const std::string& content);
 
-}  // namespace omni::testing
+} // namespace omni::testing

@@ -35,8 +35,8 @@ TEST(ReasonCodes, StringFormRoundTrips)
     EXPECT_EQ(toString(ReasonCode::CertExpired), "CERT_EXPIRED");
 }
 
-}  // namespace
-}  // namespace omni
+} // namespace
+} // namespace omni
 
 #include <fstream>
 #include <sstream>
@@ -54,8 +54,8 @@ TEST(ReasonCodes, EveryCodeHasAJournalCatalogEntry)
     std::size_t count = 0;
     const ReasonInfo* reasons = allReasons(count);
     for (std::size_t i = 0; i < count; ++i) {
-        const auto header = "-- " + std::string(reasons[i].messageId) + "\nSubject: omni-provision: " +
-                            std::string(reasons[i].name) + "\n";
+        const auto header = "-- " + std::string(reasons[i].messageId)
+            + "\nSubject: omni-provision: " + std::string(reasons[i].name) + "\n";
         const auto at = catalog.find(header);
         ASSERT_NE(at, std::string::npos) << reasons[i].name << " has no catalog entry";
         const auto next = catalog.find("\n-- ", at + header.size());
@@ -64,5 +64,5 @@ TEST(ReasonCodes, EveryCodeHasAJournalCatalogEntry)
     }
 }
 
-}  // namespace
-}  // namespace omni
+} // namespace
+} // namespace omni

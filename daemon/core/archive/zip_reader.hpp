@@ -13,10 +13,10 @@
 
 namespace omni::archive {
 
-inline constexpr std::uint64_t kMaxArchiveBytes = 1024 * 1024;    // check 4
-inline constexpr std::size_t kMaxEntries = 16;                     // check 7
-inline constexpr std::uint64_t kMaxEntryBytes = 256 * 1024;        // check 7, per entry, declared
-inline constexpr std::uint64_t kMaxDeclaredTotalBytes = 1024 * 1024;  // check 7, all entries, declared
+inline constexpr std::uint64_t kMaxArchiveBytes = 1024 * 1024; // check 4
+inline constexpr std::size_t kMaxEntries = 16; // check 7
+inline constexpr std::uint64_t kMaxEntryBytes = 256 * 1024; // check 7, per entry, declared
+inline constexpr std::uint64_t kMaxDeclaredTotalBytes = 1024 * 1024; // check 7, all entries, declared
 
 inline constexpr const char* kManifestEntry = "manifest.json";
 inline constexpr const char* kCertificateEntry = "certificate.pem";
@@ -36,4 +36,4 @@ struct ArchiveEntries {
 // in Error::where.
 Result<ArchiveEntries> readArchive(std::span<const std::uint8_t> bytes);
 
-}  // namespace omni::archive
+} // namespace omni::archive

@@ -16,4 +16,4 @@ struct ArchiveFile {
 // as regular files with mode 0600 (the archive carries a private key).
 Result<std::string> writeArchive(const std::vector<ArchiveFile>& files);
 
-}  // namespace omni::archive
+} // namespace omni::archive

@@ -16,14 +16,13 @@ constexpr trust::UnixTime kCaBackdate = 3600;
 constexpr trust::UnixTime kRootLifetime = 20LL * 365 * 24 * 3600;
 constexpr trust::UnixTime kIssuingLifetime = 10LL * 365 * 24 * 3600;
 
-}  // namespace
+} // namespace
 
 std::string base64Encode(std::string_view bytes)
 {
     std::string encoded(4 * ((bytes.size() + 2) / 3) + 1, '\0');
     const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                       reinterpret_cast<const unsigned char*>(bytes.data()),
-                                       static_cast<int>(bytes.size()));
+        reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
     encoded.resize(static_cast<std::size_t>(length));
     return encoded;
 }
@@ -33,7 +32,8 @@ std::string newDeviceId()
     static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
     unsigned char random[26];
     if (RAND_bytes(random, sizeof random) != 1)
-        throw std::runtime_error("RAND_bytes failed");  // no entropy: a bug in the platform, not an input error
+        throw std::runtime_error(
+            "RAND_bytes failed"); // no entropy: a bug in the platform, not an input error
     std::string id = "device-";
     for (unsigned char byte : random)
         id += kAlphabet[byte % 32];
@@ -70,18 +70,18 @@ Result<CaMaterial> makeCertificateAuthority(trust::UnixTime now, const std::stri
     if (!issuing)
         return tl::unexpected(issuing.error());
 
-    return CaMaterial{trust::certificateToPem(root->get()), trust::privateKeyToPem(rootKey->get()),
-                      trust::certificateToPem(issuing->get()), trust::privateKeyToPem(issuingKey->get())};
+    return CaMaterial { trust::certificateToPem(root->get()), trust::privateKeyToPem(rootKey->get()),
+        trust::certificateToPem(issuing->get()), trust::privateKeyToPem(issuingKey->get()) };
 }
 
 Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, const IssuingAuthority& authority,
-                                 const ArnScope& scope, trust::UnixTime now)
+    const ArnScope& scope, trust::UnixTime now)
 {
     IssuedDevice device;
     device.name = request.name;
     device.deviceId = newDeviceId();
-    device.arn = "arn:" + scope.partition + ":panorama:" + scope.region + ":" + scope.accountId + ":device/" +
-                 device.deviceId;
+    device.arn = "arn:" + scope.partition + ":panorama:" + scope.region + ":" + scope.accountId + ":device/"
+        + device.deviceId;
     device.iotThingName = device.deviceId;
     device.createdAt = now;
     device.certificateNotAfter = now + kProvisioningCertificateLifetime;
@@ -98,9 +98,9 @@ Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, cons
         // Only the size can fail here (the request was validated): name the
         // request fields that make it large.
         error.where = request.tags.empty() ? "Description" : "Tags";
-        error.message = "the archive's manifest.json would be " + std::to_string(device.manifest.size()) +
-                        " bytes, and devices accept at most " + std::to_string(manifest::kMaxManifestBytes) +
-                        ": shorten Tags or Description (" + reread.error().message + ")";
+        error.message = "the archive's manifest.json would be " + std::to_string(device.manifest.size())
+            + " bytes, and devices accept at most " + std::to_string(manifest::kMaxManifestBytes)
+            + ": shorten Tags or Description (" + reread.error().message + ")";
         return tl::unexpected(error);
     }
 
@@ -112,17 +112,19 @@ Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, cons
     spec.notBefore = now;
     spec.notAfter = device.certificateNotAfter;
     spec.manifestDigest = trust::sha256(device.manifest);
-    auto certificate = trust::issueCertificate(spec, key->get(), authority.certificate.get(), authority.key.get());
+    auto certificate
+        = trust::issueCertificate(spec, key->get(), authority.certificate.get(), authority.key.get());
     if (!certificate)
-        return tl::unexpected(std::move(certificate.error()).withContext("signing the provisioning certificate"));
+        return tl::unexpected(
+            std::move(certificate.error()).withContext("signing the provisioning certificate"));
 
-    std::vector<archive::ArchiveFile> files{
-        {archive::kManifestEntry, device.manifest},
-        {archive::kCertificateEntry, trust::certificateToPem(certificate->get())},
-        {archive::kPrivateKeyEntry, trust::privateKeyToPem(key->get())},
+    std::vector<archive::ArchiveFile> files {
+        { archive::kManifestEntry, device.manifest },
+        { archive::kCertificateEntry, trust::certificateToPem(certificate->get()) },
+        { archive::kPrivateKeyEntry, trust::privateKeyToPem(key->get()) },
     };
     if (!authority.chainPem.empty())
-        files.push_back({archive::kChainEntry, authority.chainPem});
+        files.push_back({ archive::kChainEntry, authority.chainPem });
     auto zip = archive::writeArchive(files);
     if (!zip)
         return tl::unexpected(std::move(zip.error()).withContext("writing the archive"));
@@ -132,13 +134,13 @@ Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, cons
 
 nlohmann::json provisionResponse(const IssuedDevice& device)
 {
-    return nlohmann::json{
-        {"Arn", device.arn},
-        {"Certificates", base64Encode(device.archive)},
-        {"DeviceId", device.deviceId},
-        {"IotThingName", device.iotThingName},
-        {"Status", "AWAITING_PROVISIONING"},
+    return nlohmann::json {
+        { "Arn", device.arn },
+        { "Certificates", base64Encode(device.archive) },
+        { "DeviceId", device.deviceId },
+        { "IotThingName", device.iotThingName },
+        { "Status", "AWAITING_PROVISIONING" },
     };
 }
 
-}  // namespace omni::issuer
+} // namespace omni::issuer

@@ -10,12 +10,12 @@
 
 #include "daemon/core/manifest/manifest.hpp"
 #include "daemon/core/result.hpp"
-#include "daemon/core/trust/openssl_types.hpp"
 #include "daemon/core/trust/certificate_checks.hpp"
+#include "daemon/core/trust/openssl_types.hpp"
 
 namespace omni::issuer {
 
-inline constexpr std::int64_t kProvisioningCertificateLifetime = 300;  // DESIGN.md section 2
+inline constexpr std::int64_t kProvisioningCertificateLifetime = 300; // DESIGN.md section 2
 
 struct CaMaterial {
     std::string rootCertificatePem;
@@ -31,7 +31,7 @@ Result<CaMaterial> makeCertificateAuthority(trust::UnixTime now, const std::stri
 struct IssuingAuthority {
     trust::X509Ptr certificate;
     trust::PkeyPtr key;
-    std::string chainPem;  // goes into the archive as chain.pem when not empty
+    std::string chainPem; // goes into the archive as chain.pem when not empty
 };
 
 struct ArnScope {
@@ -47,8 +47,8 @@ struct IssuedDevice {
     std::string iotThingName;
     trust::UnixTime createdAt = 0;
     trust::UnixTime certificateNotAfter = 0;
-    std::string archive;   // the ZIP bytes
-    std::string manifest;  // the exact manifest.json bytes inside it
+    std::string archive; // the ZIP bytes
+    std::string manifest; // the exact manifest.json bytes inside it
 };
 
 // "device-" and 26 lowercase base-32 characters, like Panorama's identifiers.
@@ -61,11 +61,11 @@ std::string newDeviceId();
 // (e.g. a request whose Tags make manifest.json exceed 64 KiB), with
 // Error::where naming the request field to change.
 Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, const IssuingAuthority& authority,
-                                 const ArnScope& scope, trust::UnixTime now);
+    const ArnScope& scope, trust::UnixTime now);
 
 // The ProvisionDevice response body (the seed's Response Syntax).
 nlohmann::json provisionResponse(const IssuedDevice& device);
 
 std::string base64Encode(std::string_view bytes);
 
-}  // namespace omni::issuer
+} // namespace omni::issuer

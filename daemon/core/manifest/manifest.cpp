@@ -869,7 +869,8 @@ tl::expected<json, std::string> parseStrictJsonText(std::string_view bytes)
     // ignore whatever follows; JSON text never contains a raw NUL (inside a
     // string it must be escaped), so refuse it before the parser sees it.
     if (const std::size_t nul = bytes.find('\0'); nul != std::string_view::npos) {
-        return tl::unexpected("contains a NUL byte at byte " + std::to_string(nul) + "; JSON text cannot contain one");
+        return tl::unexpected(
+            "contains a NUL byte at byte " + std::to_string(nul) + "; JSON text cannot contain one");
     }
     // nlohmann skips a byte order mark silently; the issuer never writes one
     // and RFC 8259 forbids it, so refuse it rather than guess.

@@ -29,7 +29,8 @@ public:
     // One or more PEM certificates per text. An error (InternalError,
     // Check::None) names the text by `sourceName` and says what is wrong; the
     // callers treat it as a usage/configuration error.
-    static Result<TrustAnchors> fromPem(const std::vector<std::pair<std::string, std::string>>& sourceNameAndPem);
+    static Result<TrustAnchors> fromPem(
+        const std::vector<std::pair<std::string, std::string>>& sourceNameAndPem);
     const std::vector<X509Ptr>& certificates() const { return certificates_; }
 
 private:
@@ -39,7 +40,7 @@ private:
 struct Credentials {
     X509Ptr certificate;
     PkeyPtr privateKey;
-    std::vector<X509Ptr> chain;  // untrusted helpers from chain.pem
+    std::vector<X509Ptr> chain; // untrusted helpers from chain.pem
 };
 
 // The verified path from the provisioning certificate (first) to the anchor (last).
@@ -51,7 +52,7 @@ struct CertificatePath {
 // (BEGIN PRIVATE KEY), EC P-256 or P-384, or RSA >= 2048 bits; chain.pem, if
 // present, one or more PEM certificates. Else CERT_INVALID.
 Result<Credentials> parseCredentials(std::string_view certificatePem, std::string_view privateKeyPem,
-                                     const std::optional<std::string>& chainPem);
+    const std::optional<std::string>& chainPem);
 
 // Check 13: KEY_MISMATCH unless the key is the certificate's.
 Result<void> checkKeyMatchesCertificate(const Credentials& credentials);
@@ -95,4 +96,4 @@ std::optional<UnixTime> parseRfc3339(std::string_view text);
 std::array<std::uint8_t, 32> sha256(std::string_view bytes);
 std::string toHex(std::span<const std::uint8_t> bytes);
 
-}  // namespace omni::trust
+} // namespace omni::trust

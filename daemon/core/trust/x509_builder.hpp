@@ -22,7 +22,7 @@ struct CertificateSpec {
     UnixTime notBefore = 0;
     UnixTime notAfter = 0;
     bool isCa = false;
-    std::optional<int> pathLength;  // CA only
+    std::optional<int> pathLength; // CA only
     // Provisioning certificates: the omni manifest digest extension.
     std::optional<std::array<std::uint8_t, 32>> manifestDigest;
     // Tests: a raw DER value for the digest extension (wins over manifestDigest).
@@ -32,8 +32,8 @@ struct CertificateSpec {
 // Signs with issuerKey (SHA-256; EdDSA keys sign without a digest). issuerCertificate
 // null means self-signed. Random 128-bit serial; basicConstraints, keyUsage,
 // subject and authority key identifiers; clientAuth for leaves.
-Result<X509Ptr> issueCertificate(const CertificateSpec& spec, EVP_PKEY* subjectKey, const X509* issuerCertificate,
-                                 EVP_PKEY* issuerKey);
+Result<X509Ptr> issueCertificate(
+    const CertificateSpec& spec, EVP_PKEY* subjectKey, const X509* issuerCertificate, EVP_PKEY* issuerKey);
 
 std::string certificateToPem(const X509* certificate);
 // Unencrypted PEM PKCS#8 ("BEGIN PRIVATE KEY").
@@ -45,4 +45,4 @@ Result<X509Ptr> loadCertificatePem(std::string_view pem, std::string_view source
 Result<PkeyPtr> loadPrivateKeyPem(std::string_view pem, std::string_view sourceName);
 bool keyMatchesCertificate(const X509* certificate, const EVP_PKEY* key);
 
-}  // namespace omni::trust
+} // namespace omni::trust

@@ -7,8 +7,8 @@ namespace {
 
 Outcome failedOutcome(const std::string& fileName, Error error)
 {
-    return Outcome{ArchiveFacts{fileName, deviceNameFromFileName(fileName), {}, {}, {}},
-                   tl::unexpected(std::move(error))};
+    return Outcome { ArchiveFacts { fileName, deviceNameFromFileName(fileName), {}, {}, {} },
+        tl::unexpected(std::move(error)) };
 }
 
 std::string joinNames(const std::vector<std::string>& names)
@@ -29,18 +29,18 @@ Outcome judge(const DirectoryEntry& entry, const ArchiveReader& read, const Veri
     if (!bytes)
         return failedOutcome(entry.name, bytes.error());
     return verifyArchive(entry.name,
-                         std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes->data()),
-                                                       bytes->size()),
-                         policy);
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size()),
+        policy);
 }
 
-}  // namespace
+} // namespace
 
-Selection selectArchive(std::vector<DirectoryEntry> entries, const ArchiveReader& read, const VerifyPolicy& policy)
+Selection selectArchive(
+    std::vector<DirectoryEntry> entries, const ArchiveReader& read, const VerifyPolicy& policy)
 {
     std::sort(entries.begin(), entries.end(),
-              [](const DirectoryEntry& a, const DirectoryEntry& b) { return a.name < b.name; });
-    Selection selection{failedOutcome("", Error{}), {}, {}};
+        [](const DirectoryEntry& a, const DirectoryEntry& b) { return a.name < b.name; });
+    Selection selection { failedOutcome("", Error {}), {}, {} };
 
     std::vector<const DirectoryEntry*> candidates;
     std::vector<std::string> ignoredNonRegular;
@@ -59,12 +59,13 @@ Selection selectArchive(std::vector<DirectoryEntry> entries, const ArchiveReader
 
     if (candidates.empty()) {
         std::string message = policy.expectedName
-                                  ? "no regular file certificates-omni_" + *policy.expectedName +
-                                        ".zip in the root of the stick (this device expects that name)"
-                                  : "no regular file named certificates-omni_<device-name>.zip in the root of the stick";
+            ? "no regular file certificates-omni_" + *policy.expectedName
+                + ".zip in the root of the stick (this device expects that name)"
+            : "no regular file named certificates-omni_<device-name>.zip in the root of the stick";
         if (!ignoredNonRegular.empty())
             message += "; not regular files, so ignored: " + joinNames(ignoredNonRegular);
-        selection.decisive = failedOutcome("", Error{ReasonCode::ArchiveNotFound, Check::Found, message, {}});
+        selection.decisive
+            = failedOutcome("", Error { ReasonCode::ArchiveNotFound, Check::Found, message, {} });
         return selection;
     }
 
@@ -85,11 +86,11 @@ Selection selectArchive(std::vector<DirectoryEntry> entries, const ArchiveReader
         std::vector<std::string> names;
         for (const auto& survivor : survivors)
             names.push_back(survivor.facts.fileName);
-        selection.decisive = failedOutcome(
-            "", Error{ReasonCode::ArchiveAmbiguous, Check::Ambiguous,
-                      std::to_string(names.size()) + " valid archives on the stick: " + joinNames(names) +
-                          "; leave only this device's archive on the stick, or configure device.expected_name",
-                      {}});
+        selection.decisive = failedOutcome("",
+            Error { ReasonCode::ArchiveAmbiguous, Check::Ambiguous,
+                std::to_string(names.size()) + " valid archives on the stick: " + joinNames(names)
+                    + "; leave only this device's archive on the stick, or configure device.expected_name",
+                {} });
         return selection;
     }
     // None survived: the candidate that got furthest down the table decides;
@@ -102,4 +103,4 @@ Selection selectArchive(std::vector<DirectoryEntry> entries, const ArchiveReader
     return selection;
 }
 
-}  // namespace omni::verify
+} // namespace omni::verify

@@ -15,7 +15,7 @@ namespace omni::verify {
 
 struct DirectoryEntry {
     std::string name;
-    bool isRegularFile = false;  // as lstat sees it: symlinks, FIFOs and directories are not
+    bool isRegularFile = false; // as lstat sees it: symlinks, FIFOs and directories are not
     std::uint64_t size = 0;
 };
 
@@ -24,11 +24,12 @@ struct DirectoryEntry {
 using ArchiveReader = std::function<Result<std::string>(const std::string& name)>;
 
 struct Selection {
-    Outcome decisive;  // the survivor, or the candidate whose failure decides
-    std::vector<std::string> candidates;  // every certificates-omni_*.zip considered, byte order
-    std::vector<Outcome> setAside;        // candidates that stopped at a check (for the journal)
+    Outcome decisive; // the survivor, or the candidate whose failure decides
+    std::vector<std::string> candidates; // every certificates-omni_*.zip considered, byte order
+    std::vector<Outcome> setAside; // candidates that stopped at a check (for the journal)
 };
 
-Selection selectArchive(std::vector<DirectoryEntry> entries, const ArchiveReader& read, const VerifyPolicy& policy);
+Selection selectArchive(
+    std::vector<DirectoryEntry> entries, const ArchiveReader& read, const VerifyPolicy& policy);
 
-}  // namespace omni::verify
+} // namespace omni::verify

@@ -3,15 +3,14 @@
 #include <algorithm>
 #include <cctype>
 
-
 namespace omni::verify {
 namespace {
 
 bool equalsIgnoringAsciiCase(std::string_view a, std::string_view b)
 {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
+        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    });
 }
 
 bool isNameCharacter(char c)
@@ -22,30 +21,31 @@ bool isNameCharacter(char c)
 // Check 18: the certificate, the manifest, the file and the device must all
 // name the same device.
 Result<void> checkNameBinding(const AcceptedArchive& archive, const X509* certificate,
-                              const std::optional<std::string>& fileDeviceName, const VerifyPolicy& policy)
+    const std::optional<std::string>& fileDeviceName, const VerifyPolicy& policy)
 {
     const auto& manifest = archive.manifest;
     const auto commonName = trust::commonName(certificate);
     if (!commonName)
         return fail(ReasonCode::CertNameMismatch, Check::NameBinding,
-                    "the provisioning certificate has no single subject commonName; it must equal the manifest's "
-                    "DeviceId '" + manifest.deviceId + "'");
+            "the provisioning certificate has no single subject commonName; it must equal the manifest's "
+            "DeviceId '"
+                + manifest.deviceId + "'");
     if (*commonName != manifest.deviceId)
         return fail(ReasonCode::CertNameMismatch, Check::NameBinding,
-                    "the certificate is for device '" + *commonName + "' but the manifest is for DeviceId '" +
-                        manifest.deviceId + "'");
+            "the certificate is for device '" + *commonName + "' but the manifest is for DeviceId '"
+                + manifest.deviceId + "'");
     if (fileDeviceName && *fileDeviceName != manifest.request.name)
         return fail(ReasonCode::CertNameMismatch, Check::NameBinding,
-                    "the file is named for '" + *fileDeviceName + "' but its manifest is for device '" +
-                        manifest.request.name + "'; the file was renamed or belongs to another device");
+            "the file is named for '" + *fileDeviceName + "' but its manifest is for device '"
+                + manifest.request.name + "'; the file was renamed or belongs to another device");
     if (policy.expectedName && *policy.expectedName != manifest.request.name)
         return fail(ReasonCode::CertNameMismatch, Check::NameBinding,
-                    "this device expects the archive for '" + *policy.expectedName + "' but this archive is for '" +
-                        manifest.request.name + "'");
+            "this device expects the archive for '" + *policy.expectedName + "' but this archive is for '"
+                + manifest.request.name + "'");
     return {};
 }
 
-}  // namespace
+} // namespace
 
 std::optional<std::string> deviceNameFromFileName(std::string_view fileName)
 {
@@ -55,8 +55,8 @@ std::optional<std::string> deviceNameFromFileName(std::string_view fileName)
         return std::nullopt;
     if (!equalsIgnoringAsciiCase(fileName.substr(fileName.size() - kArchiveSuffix.size()), kArchiveSuffix))
         return std::nullopt;
-    return std::string(
-        fileName.substr(kArchivePrefix.size(), fileName.size() - kArchivePrefix.size() - kArchiveSuffix.size()));
+    return std::string(fileName.substr(
+        kArchivePrefix.size(), fileName.size() - kArchivePrefix.size() - kArchiveSuffix.size()));
 }
 
 bool looksLikeArchiveName(std::string_view fileName)
@@ -69,21 +69,23 @@ Result<std::string> checkArchiveName(std::string_view fileName)
     const auto name = deviceNameFromFileName(fileName);
     if (!name)
         return fail(ReasonCode::ArchiveNameInvalid, Check::NameValid,
-                    "'" + std::string(fileName) + "' is not named certificates-omni_<device-name>.zip");
+            "'" + std::string(fileName) + "' is not named certificates-omni_<device-name>.zip");
     if (name->empty())
         return fail(ReasonCode::ArchiveNameInvalid, Check::NameValid,
-                    "'" + std::string(fileName) + "' has an empty device name between 'certificates-omni_' and '.zip'");
+            "'" + std::string(fileName)
+                + "' has an empty device name between 'certificates-omni_' and '.zip'");
     if (name->size() > 255)
         return fail(ReasonCode::ArchiveNameInvalid, Check::NameValid,
-                    "the device name in '" + std::string(fileName) + "' is " + std::to_string(name->size()) +
-                        " characters long; the limit is 255");
+            "the device name in '" + std::string(fileName) + "' is " + std::to_string(name->size())
+                + " characters long; the limit is 255");
     const auto bad = std::find_if_not(name->begin(), name->end(), isNameCharacter);
     if (bad != name->end()) {
         const unsigned char c = static_cast<unsigned char>(*bad);
-        const std::string shown = std::isprint(c) ? std::string("'") + *bad + "'" : "byte " + std::to_string(c);
+        const std::string shown
+            = std::isprint(c) ? std::string("'") + *bad + "'" : "byte " + std::to_string(c);
         return fail(ReasonCode::ArchiveNameInvalid, Check::NameValid,
-                    "the device name in '" + std::string(fileName) + "' contains " + shown +
-                        "; only letters, digits, '-' and '_' are allowed");
+            "the device name in '" + std::string(fileName) + "' contains " + shown
+                + "; only letters, digits, '-' and '_' are allowed");
     }
     return *name;
 }
@@ -92,16 +94,17 @@ Result<void> checkArchiveSize(std::uint64_t sizeInBytes, std::string_view fileNa
 {
     if (sizeInBytes > archive::kMaxArchiveBytes)
         return fail(ReasonCode::ArchiveTooLarge, Check::FileSize,
-                    "'" + std::string(fileName) + "' is " + std::to_string(sizeInBytes) +
-                        " bytes; a provisioning archive is at most " + std::to_string(archive::kMaxArchiveBytes) +
-                        " bytes");
+            "'" + std::string(fileName) + "' is " + std::to_string(sizeInBytes)
+                + " bytes; a provisioning archive is at most " + std::to_string(archive::kMaxArchiveBytes)
+                + " bytes");
     return {};
 }
 
-Outcome verifyArchive(std::string_view fileName, std::span<const std::uint8_t> bytes, const VerifyPolicy& policy)
+Outcome verifyArchive(
+    std::string_view fileName, std::span<const std::uint8_t> bytes, const VerifyPolicy& policy)
 {
-    Outcome outcome{ArchiveFacts{std::string(fileName), deviceNameFromFileName(fileName), {}, {}, {}},
-                    tl::unexpected(Error{})};
+    Outcome outcome { ArchiveFacts { std::string(fileName), deviceNameFromFileName(fileName), {}, {}, {} },
+        tl::unexpected(Error {}) };
     auto reject = [&](Error error) {
         outcome.result = tl::unexpected(std::move(error));
         return std::move(outcome);
@@ -116,10 +119,10 @@ Outcome verifyArchive(std::string_view fileName, std::span<const std::uint8_t> b
     const auto digest = trust::sha256(byteView);
     outcome.facts.sha256 = trust::toHex(digest);
     if (policy.alreadyApplied && policy.alreadyApplied(*outcome.facts.sha256))
-        return reject(Error{ReasonCode::AlreadyApplied, Check::AlreadyApplied,
-                            "'" + std::string(fileName) + "' (SHA-256 " + *outcome.facts.sha256 +
-                                ") was already applied on this device; nothing changes",
-                            {}});
+        return reject(Error { ReasonCode::AlreadyApplied, Check::AlreadyApplied,
+            "'" + std::string(fileName) + "' (SHA-256 " + *outcome.facts.sha256
+                + ") was already applied on this device; nothing changes",
+            {} });
 
     auto entries = archive::readArchive(bytes);
     if (!entries)
@@ -139,7 +142,8 @@ Outcome verifyArchive(std::string_view fileName, std::span<const std::uint8_t> b
     if (auto matched = trust::checkKeyMatchesCertificate(*credentials); !matched)
         return reject(matched.error());
     if (policy.anchors == nullptr)
-        return reject(Error{ReasonCode::CertUntrusted, Check::Chain, "this device has no trust anchor configured", {}});
+        return reject(Error {
+            ReasonCode::CertUntrusted, Check::Chain, "this device has no trust anchor configured", {} });
     auto path = trust::verifyChain(*credentials, *policy.anchors);
     if (!path)
         return reject(path.error());
@@ -150,8 +154,8 @@ Outcome verifyArchive(std::string_view fileName, std::span<const std::uint8_t> b
     if (auto validity = trust::checkValidity(*path, policy.now, policy.toleranceSeconds); !validity)
         return reject(validity.error());
 
-    AcceptedArchive accepted{std::move(*manifest), std::move(*entries), *outcome.facts.validity,
-                             *outcome.facts.sha256};
+    AcceptedArchive accepted { std::move(*manifest), std::move(*entries), *outcome.facts.validity,
+        *outcome.facts.sha256 };
     if (auto names = checkNameBinding(accepted, certificate, outcome.facts.fileDeviceName, policy); !names)
         return reject(names.error());
     if (auto bound = trust::checkManifestDigest(certificate, accepted.entries.manifest); !bound)
@@ -161,4 +165,4 @@ Outcome verifyArchive(std::string_view fileName, std::span<const std::uint8_t> b
     return outcome;
 }
 
-}  // namespace omni::verify
+} // namespace omni::verify

@@ -22,7 +22,7 @@ inline constexpr std::string_view kArchiveSuffix = ".zip";
 struct VerifyPolicy {
     const trust::TrustAnchors* anchors = nullptr;
     trust::UnixTime now = 0;
-    std::int64_t toleranceSeconds = 30;    // 0-300
+    std::int64_t toleranceSeconds = 30; // 0-300
     std::int64_t maxLifetimeSeconds = 300;
     trust::UnixTime buildEpoch = 0;
     std::optional<std::string> expectedName;
@@ -35,10 +35,10 @@ struct VerifyPolicy {
 // `inspect --json` and the receipt on the stick.
 struct ArchiveFacts {
     std::string fileName;
-    std::optional<std::string> fileDeviceName;  // the <Name> of the file name
+    std::optional<std::string> fileDeviceName; // the <Name> of the file name
     std::optional<std::string> sha256;
     std::optional<manifest::Manifest> manifest;
-    std::optional<trust::Validity> validity;  // of the provisioning certificate
+    std::optional<trust::Validity> validity; // of the provisioning certificate
 };
 
 struct AcceptedArchive {
@@ -64,6 +64,7 @@ Result<std::string> checkArchiveName(std::string_view fileName);
 Result<void> checkArchiveSize(std::uint64_t sizeInBytes, std::string_view fileName);
 
 // Checks 3 to 19 on one file already read into memory.
-Outcome verifyArchive(std::string_view fileName, std::span<const std::uint8_t> bytes, const VerifyPolicy& policy);
+Outcome verifyArchive(
+    std::string_view fileName, std::span<const std::uint8_t> bytes, const VerifyPolicy& policy);
 
-}  // namespace omni::verify
+} // namespace omni::verify

@@ -19,7 +19,7 @@ protected:
     void SetUp() override
     {
         std::filesystem::create_directories(sysfs / "status");
-        for (const char* attribute : {"trigger", "brightness", "delay_on", "delay_off"})
+        for (const char* attribute : { "trigger", "brightness", "delay_on", "delay_off" })
             writeFile(sysfs / ("status/" + std::string(attribute)), "");
     }
     std::string attribute(const std::string& name) { return readFile(sysfs / ("status/" + name)); }
@@ -38,10 +38,10 @@ TEST_F(StatusLedTest, FailedWorkingAndWaitingBlinkDifferently)
 {
     led::StatusLed led(sysfs.path(), "status");
     std::set<std::pair<std::string, std::string>> seen;
-    for (auto pattern : {led::Pattern::Waiting, led::Pattern::Working, led::Pattern::Failed}) {
+    for (auto pattern : { led::Pattern::Waiting, led::Pattern::Working, led::Pattern::Failed }) {
         ASSERT_TRUE(led.show(pattern));
         EXPECT_EQ(attribute("trigger"), "timer");
-        seen.insert({attribute("delay_on"), attribute("delay_off")});
+        seen.insert({ attribute("delay_on"), attribute("delay_off") });
     }
     EXPECT_EQ(seen.size(), 3U) << "two patterns look the same";
     ASSERT_TRUE(led.show(led::Pattern::Failed));
@@ -68,5 +68,5 @@ TEST_F(StatusLedTest, MissingLedIsAClearErrorAndNoLedIsANoOp)
     EXPECT_TRUE(none.show(led::Pattern::Failed));
 }
 
-}  // namespace
-}  // namespace omni
+} // namespace
+} // namespace omni

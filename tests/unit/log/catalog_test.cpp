@@ -53,5 +53,5 @@ TEST(JournalCatalog, MessageIdsAreUniqueAcrossEventsAndReasons)
     EXPECT_EQ(entries, ids.size());
 }
 
-}  // namespace
-}  // namespace omni
+} // namespace
+} // namespace omni

@@ -19,8 +19,8 @@ class SelectArchive : public ::testing::Test {
 protected:
     TestAuthority authority = TestAuthority::make(kIssuedAt);
     trust::TrustAnchors anchors = authority.anchors();
-    ArchiveFactory factory{authority};
-    std::map<std::string, std::string> stick;  // file name -> bytes
+    ArchiveFactory factory { authority };
+    std::map<std::string, std::string> stick; // file name -> bytes
     std::vector<verify::DirectoryEntry> extraEntries;
     int reads = 0;
 
@@ -34,7 +34,7 @@ protected:
     }
 
     verify::Selection select(std::optional<std::string> expectedName = std::nullopt,
-                             std::function<bool(const std::string&)> applied = {})
+        std::function<bool(const std::string&)> applied = {})
     {
         verify::VerifyPolicy policy;
         policy.anchors = &anchors;
@@ -44,7 +44,7 @@ protected:
         policy.alreadyApplied = std::move(applied);
         std::vector<verify::DirectoryEntry> entries = extraEntries;
         for (const auto& [name, bytes] : stick)
-            entries.push_back({name, true, bytes.size()});
+            entries.push_back({ name, true, bytes.size() });
         return verify::selectArchive(
             entries,
             [this](const std::string& name) -> Result<std::string> {
@@ -56,22 +56,24 @@ protected:
 
     static std::string reason(const verify::Selection& selection)
     {
-        return selection.decisive.result ? "ACCEPT" : std::string(toString(selection.decisive.result.error().reason));
+        return selection.decisive.result ? "ACCEPT"
+                                         : std::string(toString(selection.decisive.result.error().reason));
     }
 };
 
 TEST_F(SelectArchive, NothingOnTheStickIsNotFound)
 {
-    extraEntries.push_back({"notes.txt", true, 10});
+    extraEntries.push_back({ "notes.txt", true, 10 });
     EXPECT_EQ(reason(select()), "ARCHIVE_NOT_FOUND");
 }
 
 TEST_F(SelectArchive, LinksAndFoldersDoNotCountAndAreNamed)
 {
-    extraEntries.push_back({"certificates-omni_cam-01.zip", false, 0});
+    extraEntries.push_back({ "certificates-omni_cam-01.zip", false, 0 });
     const auto selection = select();
     EXPECT_EQ(reason(selection), "ARCHIVE_NOT_FOUND");
-    EXPECT_NE(selection.decisive.result.error().message.find("certificates-omni_cam-01.zip"), std::string::npos);
+    EXPECT_NE(
+        selection.decisive.result.error().message.find("certificates-omni_cam-01.zip"), std::string::npos);
 }
 
 TEST_F(SelectArchive, OneValidAmongBrokenOnesIsUsed)
@@ -103,14 +105,14 @@ TEST_F(SelectArchive, ExpectedNameMakesOnlyThatFileACandidate)
     const auto selection = select("cam-02");
     ASSERT_EQ(reason(selection), "ACCEPT");
     EXPECT_EQ(selection.decisive.facts.fileName, "certificates-omni_cam-02.zip");
-    EXPECT_EQ(reads, 1);  // the other archive is never read
+    EXPECT_EQ(reads, 1); // the other archive is never read
     EXPECT_EQ(reason(select("cam-03")), "ARCHIVE_NOT_FOUND");
 }
 
 TEST_F(SelectArchive, NoSurvivorGivesTheReasonOfTheFurthestCandidate)
 {
-    put("cam-01", kIssuedAt - 3600);                // CERT_EXPIRED (17)
-    stick["certificates-omni_cam-02.zip"] = "junk";  // ARCHIVE_CORRUPT (6)
+    put("cam-01", kIssuedAt - 3600); // CERT_EXPIRED (17)
+    stick["certificates-omni_cam-02.zip"] = "junk"; // ARCHIVE_CORRUPT (6)
     EXPECT_EQ(reason(select()), "CERT_EXPIRED");
 }
 
@@ -134,15 +136,15 @@ TEST_F(SelectArchive, AnAlreadyAppliedArchiveIsSetAsideSoANewOneWins)
     // Only the old one: ALREADY_APPLIED decides.
     stick.erase("certificates-omni_cam-02.zip");
     EXPECT_EQ(reason(select(std::nullopt, [&](const std::string& sha) { return sha == oldHash; })),
-              "ALREADY_APPLIED");
+        "ALREADY_APPLIED");
 }
 
 TEST_F(SelectArchive, OversizedFilesAreJudgedWithoutReading)
 {
-    extraEntries.push_back({"certificates-omni_big.zip", true, 5 * 1024 * 1024});
+    extraEntries.push_back({ "certificates-omni_big.zip", true, 5 * 1024 * 1024 });
     EXPECT_EQ(reason(select()), "ARCHIVE_TOO_LARGE");
     EXPECT_EQ(reads, 0);
 }
 
-}  // namespace
-}  // namespace omni
+} // namespace
+} // namespace omni

@@ -15,26 +15,24 @@ using testing::ArchiveRecipe;
 using testing::bytesOf;
 using testing::TestAuthority;
 
-constexpr trust::UnixTime kIssuedAt = 1800000000;  // 2027-01-15T08:00:00Z
+constexpr trust::UnixTime kIssuedAt = 1800000000; // 2027-01-15T08:00:00Z
 constexpr trust::UnixTime kBuildEpoch = 1790000000;
 
 class VerifyArchive : public ::testing::Test {
 protected:
     TestAuthority authority = TestAuthority::make(kIssuedAt);
     trust::TrustAnchors anchors = authority.anchors();
-    ArchiveFactory factory{authority};
+    ArchiveFactory factory { authority };
 
     ArchiveRecipe recipe() const
     {
         ArchiveRecipe r;
         r.issuedAt = kIssuedAt;
-        r.networking = {{"Ethernet0",
-                         {{"ConnectionType", "STATIC_IP"},
-                          {"StaticIpConnectionInfo",
-                           {{"IpAddress", "192.168.1.10"},
-                            {"Mask", "255.255.255.0"},
-                            {"DefaultGateway", "192.168.1.1"},
-                            {"Dns", {"192.168.1.1"}}}}}}};
+        r.networking = { { "Ethernet0",
+            { { "ConnectionType", "STATIC_IP" },
+                { "StaticIpConnectionInfo",
+                    { { "IpAddress", "192.168.1.10" }, { "Mask", "255.255.255.0" },
+                        { "DefaultGateway", "192.168.1.1" }, { "Dns", { "192.168.1.1" } } } } } } };
         return r;
     }
 
@@ -48,7 +46,7 @@ protected:
     }
 
     verify::Outcome check(const std::string& bytes, const verify::VerifyPolicy& p,
-                          const std::string& fileName = "certificates-omni_cam-01.zip") const
+        const std::string& fileName = "certificates-omni_cam-01.zip") const
     {
         return verify::verifyArchive(fileName, bytesOf(bytes), p);
     }
@@ -91,7 +89,7 @@ TEST_F(VerifyArchive, ArchiveNameInvalid)
     EXPECT_EQ(verdict(check(bytes, policy(), "certificates-omni_.zip")), "ARCHIVE_NAME_INVALID");
     EXPECT_EQ(verdict(check(bytes, policy(), "certificates-omni_cam.01.zip")), "ARCHIVE_NAME_INVALID");
     EXPECT_EQ(verdict(check(bytes, policy(), "certificates-omni_" + std::string(256, 'a') + ".zip")),
-              "ARCHIVE_NAME_INVALID");
+        "ARCHIVE_NAME_INVALID");
     EXPECT_EQ(verdict(check(bytes, policy(), "cam-01.zip")), "ARCHIVE_NAME_INVALID");
 }
 
@@ -100,11 +98,11 @@ TEST_F(VerifyArchive, ArchiveTooLarge)
     EXPECT_EQ(verdict(check(std::string(archive::kMaxArchiveBytes + 1, 'x'), policy())), "ARCHIVE_TOO_LARGE");
     auto r = recipe();
     for (int i = 0; i < 13; ++i)
-        r.extraEntries.push_back({"extra" + std::to_string(i) + ".txt", "x"});
-    EXPECT_EQ(verdict(r), "ARCHIVE_TOO_LARGE");  // 17 entries
+        r.extraEntries.push_back({ "extra" + std::to_string(i) + ".txt", "x" });
+    EXPECT_EQ(verdict(r), "ARCHIVE_TOO_LARGE"); // 17 entries
     auto big = recipe();
-    big.extraEntries.push_back({"padding.bin", std::string(300 * 1024, 'a')});
-    EXPECT_EQ(verdict(big), "ARCHIVE_TOO_LARGE");  // one entry over 256 KiB, compresses to little
+    big.extraEntries.push_back({ "padding.bin", std::string(300 * 1024, 'a') });
+    EXPECT_EQ(verdict(big), "ARCHIVE_TOO_LARGE"); // one entry over 256 KiB, compresses to little
     EXPECT_TRUE(verify::checkArchiveSize(archive::kMaxArchiveBytes, "x"));
     EXPECT_FALSE(verify::checkArchiveSize(archive::kMaxArchiveBytes + 1, "x"));
 }
@@ -122,12 +120,13 @@ TEST_F(VerifyArchive, AlreadyAppliedIsJudgedBeforeTheContentAndUsesTheFileHash)
     EXPECT_EQ(verdict(outcome), "ALREADY_APPLIED");
     EXPECT_EQ(outcome.facts.sha256, seen);
     // Even an expired archive that was applied once stays ALREADY_APPLIED (check 5 before 17).
-    EXPECT_EQ(verdict(check(bytes, [&] {
-                  auto late = policy(kIssuedAt + 3600);
-                  late.alreadyApplied = [](const std::string&) { return true; };
-                  return late;
-              }())),
-              "ALREADY_APPLIED");
+    EXPECT_EQ(verdict(check(bytes,
+                  [&] {
+                      auto late = policy(kIssuedAt + 3600);
+                      late.alreadyApplied = [](const std::string&) { return true; };
+                      return late;
+                  }())),
+        "ALREADY_APPLIED");
     p.alreadyApplied = [](const std::string&) { return false; };
     EXPECT_EQ(verdict(check(bytes, p)), "ACCEPT");
 }
@@ -146,18 +145,18 @@ TEST_F(VerifyArchive, ArchiveUnsafeEntry)
     const auto valid = archive::readArchive(bytesOf(factory.make(recipe())));
     ASSERT_TRUE(valid);
     auto rebuiltWith = [&](archive::testing::RawEntry extra) {
-        std::vector<archive::testing::RawEntry> entries{
-            archive::testing::storedEntry("manifest.json", valid->manifest),
+        std::vector<archive::testing::RawEntry> entries { archive::testing::storedEntry(
+                                                              "manifest.json", valid->manifest),
             archive::testing::storedEntry("certificate.pem", valid->certificate),
             archive::testing::storedEntry("private_key.pem", valid->privateKey),
-            archive::testing::storedEntry("chain.pem", *valid->chain),
-            std::move(extra)};
+            archive::testing::storedEntry("chain.pem", *valid->chain), std::move(extra) };
         return archive::testing::buildZip(entries);
     };
-    EXPECT_EQ(verdict(check(rebuiltWith(archive::testing::storedEntry("extra.txt", "x")), policy())), "ACCEPT");
-    for (const char* name : {"../evil", "dir/file", "a\\b", "/etc/passwd", "./x"})
+    EXPECT_EQ(
+        verdict(check(rebuiltWith(archive::testing::storedEntry("extra.txt", "x")), policy())), "ACCEPT");
+    for (const char* name : { "../evil", "dir/file", "a\\b", "/etc/passwd", "./x" })
         EXPECT_EQ(verdict(check(rebuiltWith(archive::testing::storedEntry(name, "x")), policy())),
-                  "ARCHIVE_UNSAFE_ENTRY")
+            "ARCHIVE_UNSAFE_ENTRY")
             << name;
     auto link = archive::testing::storedEntry("link", "/etc/shadow");
     link.externalAttributes = archive::testing::kUnixSymlink0777;
@@ -168,13 +167,13 @@ TEST_F(VerifyArchive, ArchiveUnsafeEntry)
 
 TEST_F(VerifyArchive, ArchiveMissingEntry)
 {
-    for (const char* entry : {"manifest.json", "certificate.pem", "private_key.pem"}) {
+    for (const char* entry : { "manifest.json", "certificate.pem", "private_key.pem" }) {
         auto r = recipe();
-        r.omitEntries = {entry};
+        r.omitEntries = { entry };
         EXPECT_EQ(verdict(r), "ARCHIVE_MISSING_ENTRY") << entry;
     }
     auto noChain = recipe();
-    noChain.includeChain = false;  // chain.pem is optional, but then the path cannot be built
+    noChain.includeChain = false; // chain.pem is optional, but then the path cannot be built
     EXPECT_EQ(verdict(noChain), "CERT_UNTRUSTED");
 }
 
@@ -188,19 +187,22 @@ TEST_F(VerifyArchive, ManifestInvalidNamesTheField)
     badMask.networking["Ethernet0"]["StaticIpConnectionInfo"]["Mask"] = "255.0.255.0";
     const auto outcome = check(factory.make(badMask), policy());
     ASSERT_EQ(verdict(outcome), "MANIFEST_INVALID");
-    EXPECT_NE(outcome.result.error().message.find("NetworkingConfiguration.Ethernet0.StaticIpConnectionInfo.Mask"),
-              std::string::npos)
+    EXPECT_NE(
+        outcome.result.error().message.find("NetworkingConfiguration.Ethernet0.StaticIpConnectionInfo.Mask"),
+        std::string::npos)
         << outcome.result.error().message;
 
     auto version = recipe();
-    version.manifestText = R"({"FormatVersion": "1", "Name": "cam-01", "DeviceId": "d", "Arn": "a", "IotThingName": "t"})";
+    version.manifestText
+        = R"({"FormatVersion": "1", "Name": "cam-01", "DeviceId": "d", "Arn": "a", "IotThingName": "t"})";
     EXPECT_EQ(verdict(version), "MANIFEST_INVALID");
 }
 
 TEST_F(VerifyArchive, CertInvalid)
 {
     auto garbageCertificate = recipe();
-    garbageCertificate.certificatePem = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
+    garbageCertificate.certificatePem
+        = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
     EXPECT_EQ(verdict(garbageCertificate), "CERT_INVALID");
     auto smallRsa = recipe();
     smallRsa.keyType = trust::KeyType::Rsa1024;
@@ -212,7 +214,7 @@ TEST_F(VerifyArchive, CertInvalid)
 
 TEST_F(VerifyArchive, AcceptedKeyTypes)
 {
-    for (auto type : {trust::KeyType::EcP256, trust::KeyType::EcP384, trust::KeyType::Rsa2048}) {
+    for (auto type : { trust::KeyType::EcP256, trust::KeyType::EcP384, trust::KeyType::Rsa2048 }) {
         auto r = recipe();
         r.keyType = type;
         EXPECT_EQ(verdict(r), "ACCEPT") << static_cast<int>(type);
@@ -310,7 +312,9 @@ TEST_F(VerifyArchive, ManifestDigestMismatch)
     otherBytes.digestOverManifest = factory.manifestFor(recipe()) + " ";
     EXPECT_EQ(verdict(otherBytes), "MANIFEST_DIGEST_MISMATCH");
     auto notOctetString = recipe();
-    notOctetString.rawDigestExtension = std::string("\x0c\x03" "abc", 5);  // a UTF8String
+    notOctetString.rawDigestExtension = std::string("\x0c\x03"
+                                                    "abc",
+        5); // a UTF8String
     EXPECT_EQ(verdict(notOctetString), "MANIFEST_DIGEST_MISMATCH");
 }
 
@@ -342,5 +346,5 @@ TEST_F(VerifyArchive, ChecksCarryTheirRowOfTheTable)
     EXPECT_EQ(corrupt.result.error().check, Check::ZipDirectory);
 }
 
-}  // namespace
-}  // namespace omni
+} // namespace
+} // namespace omni
