@@ -7,5 +7,6 @@ namespace omni::cli {
 void registerCaCommand(CLI::App& app, int& exitCode);
 void registerCreateDeviceCommand(CLI::App& app, int& exitCode);
 void registerInspectCommand(CLI::App& app, int& exitCode);
+void registerDeviceCommands(CLI::App& app, int& exitCode);
 
 } // namespace omni::cli

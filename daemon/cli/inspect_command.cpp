@@ -5,11 +5,12 @@
 #include <iostream>
 #include <memory>
 
+#include "daemon/agent/named_file.hpp"
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/commands.hpp"
 #include "daemon/cli/verdict_output.hpp"
+#include "daemon/core/verify/verdict_json.hpp"
 #include "daemon/core/build_info.hpp"
-#include "daemon/state/files.hpp"
 
 namespace omni::cli {
 namespace {
@@ -23,35 +24,6 @@ struct InspectOptions {
     std::string expectedName;
     bool json = false;
 };
-
-// Checks 1 and 4 for a named file: it must exist as a regular file (a symlink
-// does not count, as on a stick) and be small enough to read.
-verify::Outcome readAndVerify(const std::string& path, const verify::VerifyPolicy& policy)
-{
-    const std::string fileName = std::filesystem::path(path).filename().string();
-    verify::Outcome outcome { verify::ArchiveFacts {
-                                  fileName, verify::deviceNameFromFileName(fileName), {}, {}, {} },
-        tl::unexpected(Error {}) };
-    if (auto name = verify::checkArchiveName(fileName); !name) {
-        // A missing file is reported as missing, whatever it is called.
-        if (std::filesystem::exists(std::filesystem::symlink_status(path))) {
-            outcome.result = tl::unexpected(name.error());
-            return outcome;
-        }
-    }
-    auto bytes = state::readRegularFile(path, archive::kMaxArchiveBytes, /*followSymlinks=*/false);
-    if (!bytes) {
-        const auto& failure = bytes.error();
-        if (failure.problem == state::FileProblem::TooLarge)
-            outcome.result = tl::unexpected(verify::checkArchiveSize(failure.size, fileName).error());
-        else
-            outcome.result = fail(ReasonCode::ArchiveNotFound, Check::Found,
-                failure.message + "; expected a regular file named certificates-omni_<Name>.zip");
-        return outcome;
-    }
-    const auto* data = reinterpret_cast<const std::uint8_t*>(bytes->data());
-    return verify::verifyArchive(fileName, std::span<const std::uint8_t>(data, bytes->size()), policy);
-}
 
 int runInspect(const InspectOptions& options)
 {
@@ -73,9 +45,9 @@ int runInspect(const InspectOptions& options)
     if (!options.expectedName.empty())
         policy.expectedName = options.expectedName;
 
-    const auto outcome = readAndVerify(options.archive, policy);
+    const auto outcome = agent::verifyNamedFile(options.archive, policy);
     if (options.json)
-        std::cout << verdictJson(outcome, "the archive passes every check of this device").dump(2) << "\n";
+        std::cout << verify::verdictJson(outcome, "the archive passes every check of this device").dump(2) << "\n";
     else
         std::cout << verdictText(outcome, policy.now);
     return outcome.result ? kExitOk : kExitRejected;

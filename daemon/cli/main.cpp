@@ -22,6 +22,7 @@ int main(int argc, char** argv)
     omni::cli::registerCaCommand(app, exitCode);
     omni::cli::registerCreateDeviceCommand(app, exitCode);
     omni::cli::registerInspectCommand(app, exitCode);
+    omni::cli::registerDeviceCommands(app, exitCode);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {

@@ -23,31 +23,6 @@ std::string describeEthernet(const std::optional<manifest::EthernetPayload>& pay
 
 } // namespace
 
-nlohmann::json verdictJson(const verify::Outcome& outcome, const std::string& acceptMessage)
-{
-    const auto& facts = outcome.facts;
-    nlohmann::json json;
-    json["Verdict"] = outcome.result ? "ACCEPT" : "REJECT";
-    json["Reason"]
-        = outcome.result ? nlohmann::json(nullptr) : nlohmann::json(toString(outcome.result.error().reason));
-    json["Message"] = outcome.result ? acceptMessage : outcome.result.error().message;
-    if (facts.manifest)
-        json["Name"] = facts.manifest->request.name;
-    else if (facts.fileDeviceName)
-        json["Name"] = *facts.fileDeviceName;
-    else
-        json["Name"] = nullptr;
-    json["DeviceId"] = facts.manifest ? nlohmann::json(facts.manifest->deviceId) : nlohmann::json(nullptr);
-    json["NotBefore"]
-        = facts.validity ? nlohmann::json(trust::formatTime(facts.validity->notBefore)) : nullptr;
-    json["NotAfter"] = facts.validity ? nlohmann::json(trust::formatTime(facts.validity->notAfter)) : nullptr;
-    if (facts.manifest && facts.manifest->request.networking)
-        json["NetworkingConfiguration"] = manifest::toJson(*facts.manifest->request.networking);
-    else
-        json["NetworkingConfiguration"] = nullptr;
-    return json;
-}
-
 std::string verdictText(const verify::Outcome& outcome, trust::UnixTime now)
 {
     std::ostringstream text;

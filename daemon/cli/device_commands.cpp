@@ -1,0 +1,213 @@
+// Device-side subcommands: apply (the daemon's pipeline from a file), status
+// and network show.
+#include <ctime>
+#include <iostream>
+#include <memory>
+
+#include "daemon/agent/provisioning_agent.hpp"
+#include "daemon/cli/cli_support.hpp"
+#include "daemon/cli/commands.hpp"
+#include "daemon/cli/device_options.hpp"
+#include "daemon/cli/verdict_output.hpp"
+#include "daemon/core/build_info.hpp"
+#include "daemon/log/journal.hpp"
+#include "daemon/network/kernel_network.hpp"
+
+namespace omni::cli {
+namespace {
+
+struct ApplyOptions {
+    DeviceOptions device;
+    std::string archive;
+    bool json = false;
+};
+
+CliResult<trust::TrustAnchors> loadConfiguredAnchors(const config::Config& configuration)
+{
+    std::vector<std::string> paths;
+    for (const auto& anchor : configuration.trust.anchors)
+        paths.push_back(anchor.string());
+    return loadTrustAnchors(paths);
+}
+
+std::string statusLine(const state::StatusDocument& status)
+{
+    std::string line = "Status: " + std::string(state::toString(status.status));
+    if (status.applied)
+        line += " (" + status.applied->name + ", " + status.applied->deviceId + ")";
+    return line;
+}
+
+int runApply(const ApplyOptions& options)
+{
+    auto configuration = loadDeviceConfig(options.device);
+    if (!configuration)
+        return reportUsage("apply", configuration.error());
+    auto anchors = loadConfiguredAnchors(*configuration);
+    if (!anchors)
+        return reportUsage("apply", anchors.error());
+    auto network = network_glue::KernelNetworkConfigurator::open(configuration->interfaces);
+    if (!network) {
+        std::cerr << "omni-provision apply: " << network.error().message << "\n";
+        return kExitUsage;
+    }
+    // The agent logs its verdict; on a terminal that would repeat what we print.
+    log::setSink(options.json ? log::Sink::Stderr : log::Sink::Automatic);
+    state::DeviceState deviceState(configuration->stateDirectory);
+    agent::ProvisioningAgent agent(agent::AgentSettings::fromConfig(*configuration, OMNI_BUILD_EPOCH), deviceState,
+                                   **network, *anchors, [] { return static_cast<trust::UnixTime>(std::time(nullptr)); });
+    auto report = agent.provisionFromFile(options.archive);
+    // Whatever this archive did, the configuration in force stays the one of
+    // the last success (DESIGN.md section 4, "Persistent").
+    if (report.verdict != agent::AttemptVerdict::Succeeded)
+        if (auto reapplied = agent.reapplyPersisted(); !reapplied)
+            std::cerr << "omni-provision apply: re-applying the stored configuration failed: "
+                      << reapplied.error().message << "\n";
+
+    if (options.json) {
+        std::cout << agent::attemptJson(report).dump(2) << "\n";
+    } else {
+        if (report.verdict == agent::AttemptVerdict::Succeeded || report.verdict == agent::AttemptVerdict::AlreadyApplied)
+            std::cout << verdictText(report.outcome, report.startedAt);
+        else
+            std::cout << "REJECT " << toString(report.error->reason) << ": " << report.error->message << "\n"
+                      << "What to do: " << reasonInfo(report.error->reason).advice << "\n";
+        if (report.verdict == agent::AttemptVerdict::AlreadyApplied)
+            std::cout << "Nothing changed: this archive was already applied.\n";
+        for (const auto& warning : report.warnings)
+            std::cout << "Warning: " << warning << "\n";
+        std::cout << statusLine(report.status) << "\n";
+    }
+    return report.succeeded() ? kExitOk : kExitRejected;
+}
+
+struct StatusOptions {
+    DeviceOptions device;
+    bool json = false;
+};
+
+int runStatus(const StatusOptions& options)
+{
+    auto configuration = loadDeviceConfig(options.device);
+    if (!configuration)
+        return reportUsage("status", configuration.error());
+    state::DeviceState deviceState(configuration->stateDirectory);
+    auto status = deviceState.load();
+    if (!status) {
+        if (options.json)
+            std::cout << nlohmann::json{{"Status", "ERROR"}, {"Message", status.error().message}}.dump(2) << "\n";
+        else
+            std::cout << "Status: ERROR\n" << status.error().message << "\n";
+        return kExitRejected;
+    }
+    if (options.json) {
+        std::cout << state::toJson(*status).dump(2) << "\n";
+        return kExitOk;
+    }
+    std::cout << statusLine(*status) << "\n";
+    if (status->updatedAt)
+        std::cout << "Updated:     " << trust::formatTime(*status->updatedAt) << "\n";
+    if (status->applied)
+        std::cout << "Device:      " << status->applied->name << " (" << status->applied->deviceId << ")\n"
+                  << "ARN:         " << status->applied->arn << "\n"
+                  << "Archive:     SHA-256 " << status->applied->archiveSha256 << "\n"
+                  << "Network:     " << status->applied->networkingConfiguration.dump() << "\n";
+    if (status->lastAttempt) {
+        const auto& attempt = *status->lastAttempt;
+        std::cout << "Last attempt " << trust::formatTime(attempt.at) << ": " << state::toString(attempt.result);
+        if (attempt.reason)
+            std::cout << " " << toString(*attempt.reason);
+        std::cout << (attempt.fileName ? " (" + *attempt.fileName + ")" : "") << "\n  " << attempt.message << "\n";
+        if (attempt.reason)
+            std::cout << "  What to do: " << reasonInfo(*attempt.reason).advice << "\n";
+    }
+    return kExitOk;
+}
+
+struct NetworkShowOptions {
+    DeviceOptions device;
+    bool json = false;
+};
+
+int runNetworkShow(const NetworkShowOptions& options)
+{
+    auto configuration = loadDeviceConfig(options.device);
+    if (!configuration)
+        return reportUsage("network show", configuration.error());
+    auto network = network_glue::KernelNetworkConfigurator::open(configuration->interfaces);
+    if (!network) {
+        std::cerr << "omni-provision network show: " << network.error().message << "\n";
+        return kExitUsage;
+    }
+    // What is in force is the stored configuration's plan; show its modes.
+    state::DeviceState deviceState(configuration->stateDirectory);
+    const auto ports = (*network)->describe(false);
+    nlohmann::ordered_json json = nlohmann::ordered_json::array();
+    for (const auto& port : ports) {
+        if (options.json) {
+            json.push_back({{"Port", port.port},
+                            {"Mapping", port.mapping},
+                            {"Interface", port.interfaceName ? nlohmann::json(*port.interfaceName) : nullptr},
+                            {"MacAddress", port.macAddress},
+                            {"Carrier", port.carrier ? nlohmann::json(*port.carrier) : nullptr},
+                            {"Addresses", port.addresses},
+                            {"Gateway", port.gateway ? nlohmann::json(*port.gateway) : nullptr}});
+            continue;
+        }
+        std::cout << port.port << " (" << port.mapping << "): ";
+        if (!port.interfaceName) {
+            std::cout << "no such interface\n";
+            continue;
+        }
+        std::cout << *port.interfaceName << " " << port.macAddress << " link "
+                  << (port.carrier ? (*port.carrier ? "up" : "down") : "unknown") << "\n  addresses:";
+        for (const auto& address : port.addresses)
+            std::cout << " " << address;
+        std::cout << (port.addresses.empty() ? " none" : "") << "\n  gateway:   " << port.gateway.value_or("none")
+                  << "\n";
+    }
+    if (options.json)
+        std::cout << json.dump(2) << "\n";
+    if (auto status = deviceState.load(); status && status->applied && !options.json)
+        std::cout << "Configured by " << status->applied->name << ": "
+                  << status->applied->networkingConfiguration.dump() << "\n";
+    return kExitOk;
+}
+
+}  // namespace
+
+void registerDeviceCommands(CLI::App& app, int& exitCode)
+{
+    auto* apply = app.add_subcommand("apply", "Run the device's whole pipeline on an archive file: checks, "
+                                              "network, state");
+    auto applyOptions = std::make_shared<ApplyOptions>();
+    apply->add_option("ARCHIVE", applyOptions->archive, "certificates-omni_<Name>.zip")->required();
+    addConfigOption(*apply, applyOptions->device);
+    addTrustAnchorOption(*apply, applyOptions->device);
+    addInterfaceOption(*apply, applyOptions->device);
+    addStateDirectoryOption(*apply, applyOptions->device);
+    apply->add_flag("--json", applyOptions->json, "Print the verdict and status as JSON");
+    addExample(*apply, "omni-provision apply /media/usb/certificates-omni_cam-01.zip --interface Ethernet0=eth0");
+    apply->callback([applyOptions, &exitCode] { exitCode = runApply(*applyOptions); });
+
+    auto* status = app.add_subcommand("status", "Show the device's provisioning status");
+    auto statusOptions = std::make_shared<StatusOptions>();
+    addConfigOption(*status, statusOptions->device);
+    addStateDirectoryOption(*status, statusOptions->device);
+    status->add_flag("--json", statusOptions->json, "Print status.json");
+    addExample(*status, "omni-provision status --json");
+    status->callback([statusOptions, &exitCode] { exitCode = runStatus(*statusOptions); });
+
+    auto* network = app.add_subcommand("network", "Network settings of Ethernet0/Ethernet1");
+    network->require_subcommand(1);
+    auto* show = network->add_subcommand("show", "What each EthernetN maps to and what is in force");
+    auto showOptions = std::make_shared<NetworkShowOptions>();
+    addConfigOption(*show, showOptions->device);
+    addInterfaceOption(*show, showOptions->device);
+    addStateDirectoryOption(*show, showOptions->device);
+    show->add_flag("--json", showOptions->json, "Print JSON");
+    addExample(*show, "omni-provision network show --interface Ethernet0=eth0 --interface Ethernet1=eth1");
+    show->callback([showOptions, &exitCode] { exitCode = runNetworkShow(*showOptions); });
+}
+
+}  // namespace omni::cli

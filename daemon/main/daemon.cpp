@@ -1,0 +1,345 @@
+#include "daemon/main/daemon.hpp"
+
+#include <csignal>
+#include <ctime>
+
+#include <systemd/sd-daemon.h>
+
+#include "daemon/core/build_info.hpp"
+#include "daemon/log/journal.hpp"
+#include "daemon/main/stick_source.hpp"
+#include "daemon/state/files.hpp"
+
+namespace omni::daemon {
+namespace {
+
+trust::UnixTime now()
+{
+    return static_cast<trust::UnixTime>(std::time(nullptr));
+}
+
+Error configurationError(const std::string& message)
+{
+    return Error{ReasonCode::InternalError, Check::None, message, {}};
+}
+
+Result<trust::TrustAnchors> loadAnchors(const config::Config& configuration)
+{
+    std::vector<std::pair<std::string, std::string>> texts;
+    for (const auto& path : configuration.trust.anchors) {
+        auto text = state::readRegularFile(path, 1024 * 1024);
+        if (!text)
+            return tl::unexpected(configurationError(
+                "trust anchor " + path.string() + " (trust.anchors): " + text.error().message +
+                ". Install the root certificate of your provisioning CA there (root.pem from 'omni-provision ca "
+                "init')"));
+        texts.emplace_back(path.string(), std::move(*text));
+    }
+    auto anchors = trust::TrustAnchors::fromPem(texts);
+    if (!anchors)
+        return tl::unexpected(configurationError("trust.anchors: " + anchors.error().message));
+    return anchors;
+}
+
+// The disk a partition belongs to ("sdb1" -> "sdb", "mmcblk0p1" -> "mmcblk0").
+std::string diskOf(const std::string& kernelName)
+{
+    std::string disk = kernelName;
+    while (!disk.empty() && std::isdigit(static_cast<unsigned char>(disk.back())))
+        disk.pop_back();
+    if (disk.size() > 1 && disk.back() == 'p' && std::isdigit(static_cast<unsigned char>(disk[disk.size() - 2])))
+        disk.pop_back();
+    return disk.empty() ? kernelName : disk;
+}
+
+led::Pattern patternFor(state::DeviceStatus status)
+{
+    switch (status) {
+    case state::DeviceStatus::Succeeded:
+        return led::Pattern::Succeeded;
+    case state::DeviceStatus::Failed:
+    case state::DeviceStatus::Error:
+        return led::Pattern::Failed;
+    default:
+        return led::Pattern::Waiting;
+    }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options)
+{
+    std::unique_ptr<Daemon> daemon(new Daemon());
+    daemon->options_ = options;
+    auto configuration = config::loadConfig(options.configFile, !options.configFileExplicit);
+    if (!configuration)
+        return tl::unexpected(configurationError(configuration.error().toString()));
+    config::applySystemdDirectories(*configuration);
+    if (auto applied = daemon->applyConfiguration(std::move(*configuration)); !applied)
+        return tl::unexpected(applied.error());
+    return daemon;
+}
+
+Daemon::~Daemon()
+{
+    sd_event_source_unref(udevSource_);
+    sd_event_unref(event_);
+}
+
+Result<void> Daemon::applyConfiguration(config::Config configuration)
+{
+    auto anchors = loadAnchors(configuration);
+    if (!anchors)
+        return tl::unexpected(anchors.error());
+    auto led = std::make_unique<led::StatusLed>(configuration.led.sysfsRoot, configuration.led.name);
+    if (auto probed = led->probe(); !probed)
+        log::plain(log::Priority::Warning, probed.error().message);
+
+    anchors_ = std::make_unique<trust::TrustAnchors>(std::move(*anchors));
+    if (!network_) {
+        auto network = network_glue::KernelNetworkConfigurator::open(configuration.interfaces);
+        if (!network)
+            return tl::unexpected(network.error());
+        network_ = std::move(*network);
+    } else {
+        network_->setMapping(configuration.interfaces);
+    }
+    state_ = std::make_unique<state::DeviceState>(configuration.stateDirectory);
+    agent_ = std::make_unique<agent::ProvisioningAgent>(agent::AgentSettings::fromConfig(configuration, OMNI_BUILD_EPOCH),
+                                                        *state_, *network_, *anchors_, &now);
+    led_ = std::move(led);
+    const bool monitorChanged = !monitor_ || configuration.usb != config_.usb;
+    config_ = std::move(configuration);
+    if (monitorChanged && event_)
+        return openMonitor();
+    return {};
+}
+
+Result<void> Daemon::openMonitor()
+{
+    udev::StickPolicy policy{config_.usb.connectorIdPath, config_.usb.requireSuperSpeed, config_.usb.filesystems};
+    auto monitor = udev::StickMonitor::open(policy);
+    if (!monitor)
+        return tl::unexpected(monitor.error());
+    if (udevSource_)
+        udevSource_ = sd_event_source_unref(udevSource_);
+    monitor_.emplace(std::move(*monitor));
+    const int added = sd_event_add_io(event_, &udevSource_, monitor_->fd(), EPOLLIN, &Daemon::onUdev, this);
+    if (added < 0)
+        return tl::unexpected(configurationError("cannot watch udev events: " + std::string(strerror(-added))));
+    return {};
+}
+
+std::string Daemon::waitingText() const
+{
+    const std::string port = config_.usb.connectorIdPath.empty() ? "any USB port" : config_.usb.connectorIdPath;
+    return "Waiting for a provisioning stick on the USB 3.0 port next to HDMI (" + port + ")";
+}
+
+void Daemon::notifyStatus(const std::string& status)
+{
+    sd_notify(0, ("STATUS=" + status).c_str());
+}
+
+void Daemon::showIdleStatus()
+{
+    std::string text;
+    auto status = state_->load();
+    if (!status) {
+        text = "State unreadable: " + status.error().message + ". " + waitingText();
+        (void)led_->show(led::Pattern::Failed);
+    } else {
+        if (status->status == state::DeviceStatus::Succeeded && status->applied)
+            text = "Provisioned as " + status->applied->name + " at " +
+                   trust::formatTime(status->updatedAt.value_or(0)) + ". ";
+        if (!lastResult_.empty())
+            text += lastResult_ + ". ";
+        text += waitingText();
+        (void)led_->show(patternFor(status->status));
+    }
+    notifyStatus(text);
+}
+
+void Daemon::handleEvent(const udev::StickEvent& event)
+{
+    const std::vector<log::Field> fields{{"OMNI_STICK_PORT", portOf(event)},
+                                         {"OMNI_STICK_DEVICE", event.devnode}};
+    if (event.action == udev::StickAction::Remove) {
+        disksWithArchive_.erase(event.kernelName);
+        if (event.disposition != udev::Disposition::Skipped)
+            log::event(log::Priority::Info, log::Event::StickRemoved, event.devnode + " was removed", fields);
+        return;
+    }
+    if (event.disposition == udev::Disposition::Skipped)
+        return;
+    if (event.disposition == udev::Disposition::Ignored) {
+        log::event(log::Priority::Warning, log::Event::StickIgnored,
+                   "Ignored " + event.description + ": " + event.reason, fields);
+        return;
+    }
+    if (!event.warning.empty())
+        log::event(log::Priority::Warning, log::Event::StickSlowSpeed, event.warning, fields);
+    provision(event);
+}
+
+void Daemon::provision(const udev::StickEvent& event)
+{
+    const std::vector<log::Field> fields{{"OMNI_STICK_PORT", portOf(event)},
+                                         {"OMNI_STICK_DEVICE", event.devnode}};
+    log::event(log::Priority::Info, log::Event::StickSeen, "Reading " + event.description + " on " + portOf(event),
+               fields);
+    notifyStatus("Reading the stick " + event.devnode + " on " + portOf(event));
+    (void)led_->show(led::Pattern::Working);
+
+    std::string mountError;
+    std::optional<mount::MountedStick> mounted;
+    if (auto attempt = mount::MountedStick::mountReadOnly(event.devnode, event.kernelName, event.filesystemType,
+                                                          config_.runtimeDirectory);
+        attempt)
+        mounted.emplace(std::move(*attempt));
+    else
+        mountError = attempt.error().message;
+
+    // A second partition without an archive, on a stick whose first one had
+    // it, is not an attempt.
+    if (mounted && disksWithArchive_.count(diskOf(event.kernelName))) {
+        auto listing = mounted->listRoot();
+        const bool hasCandidate =
+            listing && std::any_of(listing->entries.begin(), listing->entries.end(),
+                                   [](const auto& entry) { return verify::looksLikeArchiveName(entry.name); });
+        if (!hasCandidate) {
+            log::plain(log::Priority::Info,
+                       event.devnode + " holds no archive; another partition of this stick had it", fields);
+            showIdleStatus();
+            return;
+        }
+    }
+
+    StickSource source(event, mounted ? &*mounted : nullptr, mountError);
+    const auto report = agent_->provisionFromSource(source);
+    if (source.listingWarning())
+        log::plain(log::Priority::Warning, *source.listingWarning(), fields);
+    if (report.outcome.facts.sha256 || report.outcome.facts.manifest)
+        disksWithArchive_.insert(diskOf(event.kernelName));
+
+    if (mounted) {
+        auto unmounted = mounted->unmount();
+        if (!unmounted)
+            log::plain(log::Priority::Warning, "unmounting " + event.devnode + ": " + unmounted.error().message,
+                       fields);
+        else if (*unmounted == mount::UnmountMethod::LazyDetach)
+            log::plain(log::Priority::Info, event.devnode + " was busy or gone: detached lazily", fields);
+    }
+
+    switch (report.verdict) {
+    case agent::AttemptVerdict::Succeeded:
+        lastResult_.clear();
+        break;
+    case agent::AttemptVerdict::AlreadyApplied:
+        lastResult_ = "Last stick: already applied, nothing changed";
+        break;
+    default:
+        lastResult_ = "Last attempt failed: " +
+                      std::string(toString(report.error ? report.error->reason : ReasonCode::InternalError)) +
+                      " — " + (report.error ? report.error->message : std::string());
+        break;
+    }
+    showIdleStatus();
+    if (!report.succeeded())
+        (void)led_->show(led::Pattern::Failed);
+}
+
+void Daemon::reload()
+{
+    auto configuration = config::loadConfig(options_.configFile, !options_.configFileExplicit);
+    if (!configuration) {
+        log::event(log::Priority::Error, log::Event::ConfigurationRejected,
+                   "reload refused, the previous configuration stays in force: " + configuration.error().toString());
+        return;
+    }
+    config::applySystemdDirectories(*configuration);
+    const config::Config previous = config_;
+    if (auto applied = applyConfiguration(std::move(*configuration)); !applied) {
+        log::event(log::Priority::Error, log::Event::ConfigurationRejected,
+                   "reload refused, the previous configuration stays in force: " + applied.error().message);
+        (void)applyConfiguration(previous);
+        return;
+    }
+    log::event(log::Priority::Notice, log::Event::ConfigurationReloaded, "configuration reloaded");
+    showIdleStatus();
+}
+
+int Daemon::onUdev(sd_event_source*, int, uint32_t, void* userdata) noexcept
+{
+    auto* daemon = static_cast<Daemon*>(userdata);
+    try {
+        for (const auto& event : daemon->monitor_->drain())
+            daemon->handleEvent(event);
+    } catch (const std::exception& error) {
+        log::plain(log::Priority::Error, std::string("internal error while handling a stick: ") + error.what());
+    }
+    return 0;
+}
+
+int Daemon::onSignal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata) noexcept
+{
+    auto* daemon = static_cast<Daemon*>(userdata);
+    try {
+        if (info->ssi_signo == SIGHUP) {
+            sd_notify(0, "RELOADING=1");
+            daemon->reload();
+            sd_notify(0, "READY=1");
+            return 0;
+        }
+        sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+        log::event(log::Priority::Info, log::Event::DaemonStopping,
+                   std::string("stopping on ") + strsignal(static_cast<int>(info->ssi_signo)));
+        return sd_event_exit(sd_event_source_get_event(source), 0);
+    } catch (const std::exception& error) {
+        log::plain(log::Priority::Error, std::string("internal error handling a signal: ") + error.what());
+        return 0;
+    }
+}
+
+int Daemon::run()
+{
+    if (int created = sd_event_default(&event_); created < 0) {
+        log::plain(log::Priority::Error, "cannot create the event loop: " + std::string(strerror(-created)));
+        return 1;
+    }
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int signal : {SIGTERM, SIGINT, SIGHUP})
+        sigaddset(&signals, signal);
+    sigprocmask(SIG_BLOCK, &signals, nullptr);
+    for (int signal : {SIGTERM, SIGINT, SIGHUP})
+        sd_event_add_signal(event_, nullptr, signal, &Daemon::onSignal, this);
+    sd_event_set_watchdog(event_, 1);
+
+    if (auto opened = openMonitor(); !opened) {
+        log::plain(log::Priority::Error, opened.error().message);
+        return 1;
+    }
+    // Never block boot: re-applying does not wait for a cable or a lease.
+    if (auto reapplied = agent_->reapplyPersisted(); !reapplied)
+        log::reason(log::Priority::Error, reapplied.error().reason,
+                    "re-applying the stored network configuration failed: " + reapplied.error().message);
+    else if (*reapplied)
+        log::event(log::Priority::Info, log::Event::ConfigurationReapplied, **reapplied);
+
+    log::event(log::Priority::Info, log::Event::DaemonStarted,
+               std::string("omni-provisiond ") + OMNI_VERSION + " started; " + waitingText());
+    sd_notify(0, "READY=1");
+    showIdleStatus();
+
+    if (auto present = monitor_->enumerateExisting(); !present)
+        log::plain(log::Priority::Error, "cannot enumerate present sticks: " + present.error().message);
+    else
+        for (const auto& event : *present)
+            handleEvent(event);
+
+    const int result = sd_event_loop(event_);
+    return result < 0 ? 1 : 0;
+}
+
+}  // namespace omni::daemon
