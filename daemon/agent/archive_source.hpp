@@ -28,4 +28,4 @@ public:
     virtual Result<void> renameArchive(const std::string& from, const std::string& to) = 0;
 };
 
-}  // namespace omni::agent
+} // namespace omni::agent

@@ -7,8 +7,9 @@ namespace omni::agent {
 verify::Outcome verifyNamedFile(const std::filesystem::path& path, const verify::VerifyPolicy& policy)
 {
     const std::string fileName = path.filename().string();
-    verify::Outcome outcome{verify::ArchiveFacts{fileName, verify::deviceNameFromFileName(fileName), {}, {}, {}},
-                            tl::unexpected(Error{})};
+    verify::Outcome outcome { verify::ArchiveFacts {
+                                  fileName, verify::deviceNameFromFileName(fileName), {}, {}, {} },
+        tl::unexpected(Error {}) };
     // A missing file is reported as missing, whatever it is called.
     if (auto name = verify::checkArchiveName(fileName);
         !name && std::filesystem::exists(std::filesystem::symlink_status(path))) {
@@ -22,11 +23,11 @@ verify::Outcome verifyNamedFile(const std::filesystem::path& path, const verify:
             outcome.result = tl::unexpected(verify::checkArchiveSize(failure.size, fileName).error());
         else
             outcome.result = fail(ReasonCode::ArchiveNotFound, Check::Found,
-                                  failure.message + "; expected a regular file named certificates-omni_<Name>.zip");
+                failure.message + "; expected a regular file named certificates-omni_<Name>.zip");
         return outcome;
     }
     const auto* data = reinterpret_cast<const std::uint8_t*>(bytes->data());
     return verify::verifyArchive(fileName, std::span<const std::uint8_t>(data, bytes->size()), policy);
 }
 
-}  // namespace omni::agent
+} // namespace omni::agent

@@ -10,4 +10,4 @@ namespace omni::agent {
 
 verify::Outcome verifyNamedFile(const std::filesystem::path& path, const verify::VerifyPolicy& policy);
 
-}  // namespace omni::agent
+} // namespace omni::agent

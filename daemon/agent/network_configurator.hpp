@@ -13,21 +13,21 @@
 namespace omni::agent {
 
 struct NetworkApplySummary {
-    std::uint64_t changeRequests = 0;  // 0: the configuration was already in force
-    std::vector<std::string> warnings;  // e.g. DNS servers dropped, an NTP port not expressible
+    std::uint64_t changeRequests = 0; // 0: the configuration was already in force
+    std::vector<std::string> warnings; // e.g. DNS servers dropped, an NTP port not expressible
 };
 
 // Facts about one EthernetN, as the kernel and the backends see them now.
 struct PortFacts {
-    std::string port;  // "Ethernet0"
-    std::string mapping;  // how the configuration names it: interface name "eth0", ...
-    std::optional<std::string> interfaceName;  // absent: no interface matches
+    std::string port; // "Ethernet0"
+    std::string mapping; // how the configuration names it: interface name "eth0", ...
+    std::optional<std::string> interfaceName; // absent: no interface matches
     std::string macAddress;
     std::optional<bool> carrier;
-    std::string mode;  // STATIC, DHCP, LEAVE_AS_IS, or "" when unknown
-    std::vector<std::string> addresses;  // "192.168.1.10/24"
-    std::optional<std::string> gateway;  // default route's gateway on this interface
-    std::optional<bool> gatewayAnswered;  // ARP within 2 s; absent when not probed
+    std::string mode; // STATIC, DHCP, LEAVE_AS_IS, or "" when unknown
+    std::vector<std::string> addresses; // "192.168.1.10/24"
+    std::optional<std::string> gateway; // default route's gateway on this interface
+    std::optional<bool> gatewayAnswered; // ARP within 2 s; absent when not probed
     std::vector<std::string> dns;
     std::vector<std::string> ntp;
 };
@@ -37,9 +37,11 @@ public:
     virtual ~NetworkConfigurator() = default;
     // INTERFACE_MISSING before anything is touched, or NETWORK_APPLY_FAILED
     // after a complete rollback; the message names the step.
-    virtual Result<NetworkApplySummary> apply(const std::optional<manifest::NetworkingConfiguration>& networking) = 0;
+    virtual Result<NetworkApplySummary> apply(
+        const std::optional<manifest::NetworkingConfiguration>& networking)
+        = 0;
     // `probeGateways` waits up to 2 s per gateway for an ARP answer.
     virtual std::vector<PortFacts> describe(bool probeGateways) = 0;
 };
 
-}  // namespace omni::agent
+} // namespace omni::agent

@@ -43,8 +43,7 @@ public:
             return;
         fd_ = ::open((directory / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd_ >= 0)
-            while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
-            }
+            while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) { }
     }
     ~StateLock()
     {
@@ -60,7 +59,8 @@ private:
 
 bool isValidName(const std::string& name)
 {
-    return verify::checkArchiveName(std::string(verify::kArchivePrefix) + name + std::string(verify::kArchiveSuffix))
+    return verify::checkArchiveName(
+        std::string(verify::kArchivePrefix) + name + std::string(verify::kArchiveSuffix))
         .has_value();
 }
 
@@ -68,23 +68,24 @@ Result<std::optional<manifest::NetworkingConfiguration>> networkingFromJson(cons
 {
     if (stored.is_null())
         return std::optional<manifest::NetworkingConfiguration>();
-    auto request = manifest::validateProvisionRequest({{"Name", "stored"}, {"NetworkingConfiguration", stored}});
+    auto request
+        = manifest::validateProvisionRequest({ { "Name", "stored" }, { "NetworkingConfiguration", stored } });
     if (!request) {
         const auto& first = request.error().front();
         return fail(ReasonCode::InternalError, Check::None,
-                    "the stored network configuration is invalid at " + first.path + ": " + first.message);
+            "the stored network configuration is invalid at " + first.path + ": " + first.message);
     }
     return request->networking;
 }
 
 std::string describeTimes(const StageTimes& times)
 {
-    return "find=" + std::to_string(times.find) + " verify=" + std::to_string(times.verify) +
-           " apply=" + std::to_string(times.apply) + " persist=" + std::to_string(times.persist) +
-           " receipt=" + std::to_string(times.receipt);
+    return "find=" + std::to_string(times.find) + " verify=" + std::to_string(times.verify)
+        + " apply=" + std::to_string(times.apply) + " persist=" + std::to_string(times.persist)
+        + " receipt=" + std::to_string(times.receipt);
 }
 
-}  // namespace
+} // namespace
 
 AgentSettings AgentSettings::fromConfig(const config::Config& config, trust::UnixTime buildEpoch)
 {
@@ -124,9 +125,13 @@ std::string AttemptReport::deviceName() const
     return "unknown";
 }
 
-ProvisioningAgent::ProvisioningAgent(AgentSettings settings, state::DeviceState& state, NetworkConfigurator& network,
-                                     const trust::TrustAnchors& anchors, Clock clock)
-    : settings_(std::move(settings)), state_(state), network_(network), anchors_(anchors), clock_(std::move(clock))
+ProvisioningAgent::ProvisioningAgent(AgentSettings settings, state::DeviceState& state,
+    NetworkConfigurator& network, const trust::TrustAnchors& anchors, Clock clock)
+    : settings_(std::move(settings))
+    , state_(state)
+    , network_(network)
+    , anchors_(anchors)
+    , clock_(std::move(clock))
 {
 }
 
@@ -136,7 +141,7 @@ AttemptReport ProvisioningAgent::startReport(const std::string& source) const
     report.attemptId = newAttemptId();
     report.source = source;
     report.startedAt = clock_();
-    report.outcome.result = tl::unexpected(Error{});
+    report.outcome.result = tl::unexpected(Error {});
     return report;
 }
 
@@ -172,18 +177,19 @@ AttemptReport ProvisioningAgent::provisionFromSource(ArchiveSource& source)
     report.times.find = microsecondsSince(started);
     if (!entries) {
         report.outcome.result = fail(ReasonCode::ArchiveNotFound, Check::Found,
-                                     "the stick could not be read: " + entries.error().message);
+            "the stick could not be read: " + entries.error().message);
     } else {
         started = SteadyClock::now();
         auto selection = verify::selectArchive(
-            std::move(*entries), [&source](const std::string& name) { return source.readFile(name); }, policy());
+            std::move(*entries), [&source](const std::string& name) { return source.readFile(name); },
+            policy());
         report.times.verify = microsecondsSince(started);
         report.outcome = std::move(selection.decisive);
         for (const auto& other : selection.setAside)
             if (other.facts.fileName != report.outcome.facts.fileName)
-                report.setAside.push_back(other.facts.fileName + ": " +
-                                          std::string(toString(other.result.error().reason)) + ": " +
-                                          other.result.error().message);
+                report.setAside.push_back(other.facts.fileName + ": "
+                    + std::string(toString(other.result.error().reason)) + ": "
+                    + other.result.error().message);
     }
     if (report.outcome.result)
         commitAccepted(report, *pending);
@@ -224,33 +230,32 @@ void ProvisioningAgent::commitAccepted(AttemptReport& report, const state::Pendi
     }
     report.warnings = applied->warnings;
 
-    state::AppliedProvisioning provisioning{
-        manifest.request.name,
-        manifest.deviceId,
-        manifest.arn,
-        manifest.iotThingName,
-        accepted.sha256,
-        manifest.request.networking ? manifest::toJson(*manifest.request.networking) : nlohmann::json(nullptr)};
-    state::CredentialFiles credentials{accepted.entries.certificate, accepted.entries.chain,
-                                       accepted.entries.privateKey};
-    const std::string message = "provisioned as " + manifest.request.name + " (" + manifest.deviceId + ") from " +
-                                report.outcome.facts.fileName;
+    state::AppliedProvisioning provisioning {
+        manifest.request.name, manifest.deviceId, manifest.arn, manifest.iotThingName, accepted.sha256,
+        manifest.request.networking ? manifest::toJson(*manifest.request.networking) : nlohmann::json(nullptr)
+    };
+    state::CredentialFiles credentials { accepted.entries.certificate, accepted.entries.chain,
+        accepted.entries.privateKey };
+    const std::string message = "provisioned as " + manifest.request.name + " (" + manifest.deviceId
+        + ") from " + report.outcome.facts.fileName;
     started = SteadyClock::now();
     auto recorded = state_.recordSuccess(provisioning, credentials, report.outcome.facts.fileName, message);
     report.times.persist = microsecondsSince(started);
     if (!recorded) {
         report.verdict = AttemptVerdict::InternalError;
-        report.error = std::move(recorded.error()).withContext("the network is configured but the state was not saved");
+        report.error = std::move(recorded.error())
+                           .withContext("the network is configured but the state was not saved");
         return;
     }
     report.verdict = AttemptVerdict::Succeeded;
     report.status = *recorded;
 }
 
-void ProvisioningAgent::finish(AttemptReport& report, ArchiveSource* source, const state::PendingAttempt* pending)
+void ProvisioningAgent::finish(
+    AttemptReport& report, ArchiveSource* source, const state::PendingAttempt* pending)
 {
-    const std::optional<std::string> fileName =
-        report.outcome.facts.fileName.empty() ? std::nullopt : std::optional(report.outcome.facts.fileName);
+    const std::optional<std::string> fileName
+        = report.outcome.facts.fileName.empty() ? std::nullopt : std::optional(report.outcome.facts.fileName);
     if (report.verdict != AttemptVerdict::Succeeded) {
         if (!report.error && !report.outcome.result)
             report.error = report.outcome.result.error();
@@ -267,7 +272,7 @@ void ProvisioningAgent::finish(AttemptReport& report, ArchiveSource* source, con
         } else {
             report.verdict = AttemptVerdict::InternalError;
             if (!report.error)
-                report.error = Error{ReasonCode::InternalError, Check::None, "unknown internal fault", {}};
+                report.error = Error { ReasonCode::InternalError, Check::None, "unknown internal fault", {} };
             (void)state_.markError(report.error->message, fileName);
         }
     }
@@ -278,7 +283,8 @@ void ProvisioningAgent::finish(AttemptReport& report, ArchiveSource* source, con
     report.ports = network_.describe(/*probeGateways=*/onStick && settings_.writeReceipt);
     if (onStick) {
         const auto started = SteadyClock::now();
-        if (report.verdict == AttemptVerdict::Succeeded && settings_.afterSuccess == config::AfterSuccess::Rename) {
+        if (report.verdict == AttemptVerdict::Succeeded
+            && settings_.afterSuccess == config::AfterSuccess::Rename) {
             const auto& name = report.outcome.facts.fileName;
             if (auto renamed = source->renameArchive(name, name + ".applied"); !renamed)
                 report.warnings.push_back(renamed.error().message);
@@ -296,43 +302,43 @@ void ProvisioningAgent::finish(AttemptReport& report, ArchiveSource* source, con
 
 void ProvisioningAgent::log(const AttemptReport& report) const
 {
-    std::vector<log::Field> fields{{"OMNI_ATTEMPT", report.attemptId},
-                                   {"OMNI_DEVICE_NAME", report.deviceName()},
-                                   {"OMNI_SOURCE", report.source},
-                                   {"OMNI_STATUS", std::string(state::toString(report.status.status))},
-                                   {"OMNI_TIMES_US", describeTimes(report.times)}};
+    std::vector<log::Field> fields { { "OMNI_ATTEMPT", report.attemptId },
+        { "OMNI_DEVICE_NAME", report.deviceName() }, { "OMNI_SOURCE", report.source },
+        { "OMNI_STATUS", std::string(state::toString(report.status.status)) },
+        { "OMNI_TIMES_US", describeTimes(report.times) } };
     if (!report.outcome.facts.fileName.empty())
-        fields.push_back({"OMNI_ARCHIVE", report.outcome.facts.fileName});
+        fields.push_back({ "OMNI_ARCHIVE", report.outcome.facts.fileName });
     for (const auto& other : report.setAside)
-        log::plain(log::Priority::Info, "set aside " + other, {{"OMNI_ATTEMPT", report.attemptId}});
+        log::plain(log::Priority::Info, "set aside " + other, { { "OMNI_ATTEMPT", report.attemptId } });
     for (const auto& warning : report.warnings)
-        log::plain(log::Priority::Warning, warning, {{"OMNI_ATTEMPT", report.attemptId}});
+        log::plain(log::Priority::Warning, warning, { { "OMNI_ATTEMPT", report.attemptId } });
 
     switch (report.verdict) {
     case AttemptVerdict::Succeeded:
         log::event(log::Priority::Notice, log::Event::AttemptSucceeded,
-                   "Provisioned as " + report.deviceName() + " from " + report.outcome.facts.fileName + " (" +
-                       report.source + ")",
-                   fields);
+            "Provisioned as " + report.deviceName() + " from " + report.outcome.facts.fileName + " ("
+                + report.source + ")",
+            fields);
         break;
     case AttemptVerdict::AlreadyApplied:
         log::reason(log::Priority::Notice, ReasonCode::AlreadyApplied,
-                    report.error->message + "; the status stays " + std::string(state::toString(report.status.status)),
-                    fields);
+            report.error->message + "; the status stays "
+                + std::string(state::toString(report.status.status)),
+            fields);
         break;
     default:
         log::reason(log::Priority::Error, report.error->reason,
-                    std::string(toString(report.error->reason)) + ": " + report.error->message + " — " +
-                        std::string(reasonInfo(report.error->reason).advice),
-                    fields);
+            std::string(toString(report.error->reason)) + ": " + report.error->message + " — "
+                + std::string(reasonInfo(report.error->reason).advice),
+            fields);
         break;
     }
     if (report.receiptError)
         log::event(log::Priority::Warning, log::Event::ReportFailed,
-                   "the receipt could not be written to the stick: " + *report.receiptError, fields);
+            "the receipt could not be written to the stick: " + *report.receiptError, fields);
     else if (report.receiptWritten)
         log::event(log::Priority::Info, log::Event::ReportWritten,
-                   "receipt omni-provision-report_" + report.deviceName() + ".txt written to the stick", fields);
+            "receipt omni-provision-report_" + report.deviceName() + ".txt written to the stick", fields);
 }
 
 Result<std::optional<std::string>> ProvisioningAgent::reapplyPersisted()
@@ -349,16 +355,16 @@ Result<std::optional<std::string>> ProvisioningAgent::reapplyPersisted()
     auto applied = network_.apply(*networking);
     if (!applied)
         return tl::unexpected(applied.error());
-    return std::optional<std::string>(
-        applied->changeRequests == 0
+    return std::optional<std::string>(applied->changeRequests == 0
             ? "the network configuration of " + recovered->applied->name + " is in force; nothing changed"
-            : "re-applied the network configuration of " + recovered->applied->name + " (" +
-                  std::to_string(applied->changeRequests) + " changes)");
+            : "re-applied the network configuration of " + recovered->applied->name + " ("
+                + std::to_string(applied->changeRequests) + " changes)");
 }
 
 nlohmann::json attemptJson(const AttemptReport& report)
 {
-    nlohmann::json json = verify::verdictJson(report.outcome, "applied: " + report.deviceName() + " is provisioned");
+    nlohmann::json json
+        = verify::verdictJson(report.outcome, "applied: " + report.deviceName() + " is provisioned");
     if (report.verdict == AttemptVerdict::AlreadyApplied) {
         json["Verdict"] = "ACCEPT";
         json["Reason"] = "ALREADY_APPLIED";
@@ -371,4 +377,4 @@ nlohmann::json attemptJson(const AttemptReport& report)
     return json;
 }
 
-}  // namespace omni::agent
+} // namespace omni::agent

@@ -34,33 +34,37 @@ struct AgentSettings {
 // Microseconds spent in each stage of an attempt (for the journal and the
 // benchmark); stages that did not run stay 0.
 struct StageTimes {
-    std::int64_t find = 0;     // list the root directory
-    std::int64_t verify = 0;   // read + checks 1-19 for every candidate
-    std::int64_t apply = 0;    // network
-    std::int64_t persist = 0;  // state and credentials
-    std::int64_t receipt = 0;  // report on the stick
+    std::int64_t find = 0; // list the root directory
+    std::int64_t verify = 0; // read + checks 1-19 for every candidate
+    std::int64_t apply = 0; // network
+    std::int64_t persist = 0; // state and credentials
+    std::int64_t receipt = 0; // report on the stick
 };
 
 enum class AttemptVerdict { Succeeded, AlreadyApplied, Rejected, ApplyFailed, InternalError };
 std::string_view toString(AttemptVerdict verdict);
 
 struct AttemptReport {
-    std::string attemptId;  // OMNI_ATTEMPT=, random per attempt
+    std::string attemptId; // OMNI_ATTEMPT=, random per attempt
     std::string source;
     trust::UnixTime startedAt = 0;
     AttemptVerdict verdict = AttemptVerdict::InternalError;
-    verify::Outcome outcome{{}, tl::unexpected(Error{})};  // the decisive archive (facts even when rejected)
-    std::optional<Error> error;       // the decisive error (a check, the apply, or a fault)
-    std::vector<std::string> setAside;  // other candidates and why, for the journal
-    state::StatusDocument status;     // after the attempt
-    std::vector<PortFacts> ports;     // network facts after the attempt
+    verify::Outcome outcome { {},
+        tl::unexpected(Error {}) }; // the decisive archive (facts even when rejected)
+    std::optional<Error> error; // the decisive error (a check, the apply, or a fault)
+    std::vector<std::string> setAside; // other candidates and why, for the journal
+    state::StatusDocument status; // after the attempt
+    std::vector<PortFacts> ports; // network facts after the attempt
     std::vector<std::string> warnings;
     StageTimes times;
     bool receiptWritten = false;
     std::optional<std::string> receiptError;
 
-    bool succeeded() const { return verdict == AttemptVerdict::Succeeded || verdict == AttemptVerdict::AlreadyApplied; }
-    std::string deviceName() const;  // the manifest's Name, the file's, or "unknown"
+    bool succeeded() const
+    {
+        return verdict == AttemptVerdict::Succeeded || verdict == AttemptVerdict::AlreadyApplied;
+    }
+    std::string deviceName() const; // the manifest's Name, the file's, or "unknown"
 };
 
 class ProvisioningAgent {
@@ -68,7 +72,7 @@ public:
     using Clock = std::function<trust::UnixTime()>;
 
     ProvisioningAgent(AgentSettings settings, state::DeviceState& state, NetworkConfigurator& network,
-                      const trust::TrustAnchors& anchors, Clock clock);
+        const trust::TrustAnchors& anchors, Clock clock);
 
     // A stick: the "several archives" rule picks the archive.
     AttemptReport provisionFromSource(ArchiveSource& source);
@@ -102,4 +106,4 @@ std::vector<ReceiptFile> renderReceipt(const AttemptReport& report, trust::UnixT
 // The `inspect --json` object plus "Status" (for `apply --json`).
 nlohmann::json attemptJson(const AttemptReport& report);
 
-}  // namespace omni::agent
+} // namespace omni::agent

@@ -40,12 +40,12 @@ std::string headline(const AttemptReport& report)
     case AttemptVerdict::AlreadyApplied:
         return "NOTHING CHANGED: this archive was already applied on this device.";
     default:
-        return "FAILED: " + std::string(toString(report.error ? report.error->reason : ReasonCode::InternalError)) +
-               ".";
+        return "FAILED: "
+            + std::string(toString(report.error ? report.error->reason : ReasonCode::InternalError)) + ".";
     }
 }
 
-}  // namespace
+} // namespace
 
 std::vector<ReceiptFile> renderReceipt(const AttemptReport& report, trust::UnixTime now)
 {
@@ -58,11 +58,13 @@ std::vector<ReceiptFile> renderReceipt(const AttemptReport& report, trust::UnixT
     json["Attempt"] = report.attemptId;
     json["Result"] = toString(report.verdict);
     json["Reason"] = report.error ? nlohmann::json(toString(report.error->reason)) : nlohmann::json(nullptr);
-    json["Message"] = report.error ? report.error->message : "the device is provisioned as " + report.deviceName();
+    json["Message"]
+        = report.error ? report.error->message : "the device is provisioned as " + report.deviceName();
     json["Archive"] = facts.fileName.empty() ? nlohmann::json(nullptr) : nlohmann::json(facts.fileName);
     json["Name"] = report.deviceName();
     json["DeviceId"] = facts.manifest ? nlohmann::json(facts.manifest->deviceId) : nlohmann::json(nullptr);
-    json["NotBefore"] = facts.validity ? nlohmann::json(trust::formatTime(facts.validity->notBefore)) : nullptr;
+    json["NotBefore"]
+        = facts.validity ? nlohmann::json(trust::formatTime(facts.validity->notBefore)) : nullptr;
     json["NotAfter"] = facts.validity ? nlohmann::json(trust::formatTime(facts.validity->notAfter)) : nullptr;
     json["Status"] = state::toString(report.status.status);
     auto& ports = json["Ethernet"] = nlohmann::ordered_json::array();
@@ -77,7 +79,8 @@ std::vector<ReceiptFile> renderReceipt(const AttemptReport& report, trust::UnixT
     text << "Time (device clock): " << trust::formatTime(now) << "\n"
          << "Archive:             " << (facts.fileName.empty() ? "none found" : facts.fileName) << "\n";
     if (facts.manifest)
-        text << "Device:              " << facts.manifest->request.name << " (" << facts.manifest->deviceId << ")\n";
+        text << "Device:              " << facts.manifest->request.name << " (" << facts.manifest->deviceId
+             << ")\n";
     if (facts.validity)
         text << "Certificate valid:   " << trust::formatTime(facts.validity->notBefore) << " to "
              << trust::formatTime(facts.validity->notAfter) << "\n";
@@ -94,29 +97,25 @@ std::vector<ReceiptFile> renderReceipt(const AttemptReport& report, trust::UnixT
                  << "  addresses:  " << joined(port.addresses) << "\n"
                  << "  gateway:    " << port.gateway.value_or("none");
             if (port.gateway)
-                text << " (" << yesNoUnknown(port.gatewayAnswered, "answered ARP", "did not answer ARP within 2 s")
+                text << " ("
+                     << yesNoUnknown(port.gatewayAnswered, "answered ARP", "did not answer ARP within 2 s")
                      << ")";
             text << "\n"
                  << "  DNS:        " << joined(port.dns) << "\n"
                  << "  NTP:        " << joined(port.ntp, "device default") << "\n";
         }
-        ports.push_back({{"Port", port.port},
-                         {"Mapping", port.mapping},
-                         {"Interface", optionalJson(port.interfaceName)},
-                         {"MacAddress", port.macAddress},
-                         {"Carrier", optionalJson(port.carrier)},
-                         {"Mode", port.mode},
-                         {"Addresses", port.addresses},
-                         {"Gateway", optionalJson(port.gateway)},
-                         {"GatewayAnswered", optionalJson(port.gatewayAnswered)},
-                         {"Dns", port.dns},
-                         {"Ntp", port.ntp}});
+        ports.push_back({ { "Port", port.port }, { "Mapping", port.mapping },
+            { "Interface", optionalJson(port.interfaceName) }, { "MacAddress", port.macAddress },
+            { "Carrier", optionalJson(port.carrier) }, { "Mode", port.mode }, { "Addresses", port.addresses },
+            { "Gateway", optionalJson(port.gateway) },
+            { "GatewayAnswered", optionalJson(port.gatewayAnswered) }, { "Dns", port.dns },
+            { "Ntp", port.ntp } });
     }
     for (const auto& warning : report.warnings)
         text << "\nWarning: " << warning << "\n";
-    text << "\nAttempt " << report.attemptId << "; details: journalctl -u omni-provisiond OMNI_ATTEMPT="
-         << report.attemptId << "\n";
-    return {{baseName + ".txt", text.str()}, {baseName + ".json", json.dump(2) + "\n"}};
+    text << "\nAttempt " << report.attemptId
+         << "; details: journalctl -u omni-provisiond OMNI_ATTEMPT=" << report.attemptId << "\n";
+    return { { baseName + ".txt", text.str() }, { baseName + ".json", json.dump(2) + "\n" } };
 }
 
-}  // namespace omni::agent
+} // namespace omni::agent

@@ -54,8 +54,8 @@ int runApply(const ApplyOptions& options)
     // The agent logs its verdict; on a terminal that would repeat what we print.
     log::setSink(options.json ? log::Sink::Stderr : log::Sink::Automatic);
     state::DeviceState deviceState(configuration->stateDirectory);
-    agent::ProvisioningAgent agent(agent::AgentSettings::fromConfig(*configuration, OMNI_BUILD_EPOCH), deviceState,
-                                   **network, *anchors, [] { return static_cast<trust::UnixTime>(std::time(nullptr)); });
+    agent::ProvisioningAgent agent(agent::AgentSettings::fromConfig(*configuration, OMNI_BUILD_EPOCH),
+        deviceState, **network, *anchors, [] { return static_cast<trust::UnixTime>(std::time(nullptr)); });
     auto report = agent.provisionFromFile(options.archive);
     // Whatever this archive did, the configuration in force stays the one of
     // the last success (DESIGN.md section 4, "Persistent").
@@ -67,7 +67,8 @@ int runApply(const ApplyOptions& options)
     if (options.json) {
         std::cout << agent::attemptJson(report).dump(2) << "\n";
     } else {
-        if (report.verdict == agent::AttemptVerdict::Succeeded || report.verdict == agent::AttemptVerdict::AlreadyApplied)
+        if (report.verdict == agent::AttemptVerdict::Succeeded
+            || report.verdict == agent::AttemptVerdict::AlreadyApplied)
             std::cout << verdictText(report.outcome, report.startedAt);
         else
             std::cout << "REJECT " << toString(report.error->reason) << ": " << report.error->message << "\n"
@@ -95,7 +96,8 @@ int runStatus(const StatusOptions& options)
     auto status = deviceState.load();
     if (!status) {
         if (options.json)
-            std::cout << nlohmann::json{{"Status", "ERROR"}, {"Message", status.error().message}}.dump(2) << "\n";
+            std::cout << nlohmann::json { { "Status", "ERROR" }, { "Message", status.error().message } }.dump(
+                2) << "\n";
         else
             std::cout << "Status: ERROR\n" << status.error().message << "\n";
         return kExitRejected;
@@ -114,10 +116,12 @@ int runStatus(const StatusOptions& options)
                   << "Network:     " << status->applied->networkingConfiguration.dump() << "\n";
     if (status->lastAttempt) {
         const auto& attempt = *status->lastAttempt;
-        std::cout << "Last attempt " << trust::formatTime(attempt.at) << ": " << state::toString(attempt.result);
+        std::cout << "Last attempt " << trust::formatTime(attempt.at) << ": "
+                  << state::toString(attempt.result);
         if (attempt.reason)
             std::cout << " " << toString(*attempt.reason);
-        std::cout << (attempt.fileName ? " (" + *attempt.fileName + ")" : "") << "\n  " << attempt.message << "\n";
+        std::cout << (attempt.fileName ? " (" + *attempt.fileName + ")" : "") << "\n  " << attempt.message
+                  << "\n";
         if (attempt.reason)
             std::cout << "  What to do: " << reasonInfo(*attempt.reason).advice << "\n";
     }
@@ -145,13 +149,12 @@ int runNetworkShow(const NetworkShowOptions& options)
     nlohmann::ordered_json json = nlohmann::ordered_json::array();
     for (const auto& port : ports) {
         if (options.json) {
-            json.push_back({{"Port", port.port},
-                            {"Mapping", port.mapping},
-                            {"Interface", port.interfaceName ? nlohmann::json(*port.interfaceName) : nullptr},
-                            {"MacAddress", port.macAddress},
-                            {"Carrier", port.carrier ? nlohmann::json(*port.carrier) : nullptr},
-                            {"Addresses", port.addresses},
-                            {"Gateway", port.gateway ? nlohmann::json(*port.gateway) : nullptr}});
+            json.push_back({ { "Port", port.port }, { "Mapping", port.mapping },
+                { "Interface", port.interfaceName ? nlohmann::json(*port.interfaceName) : nullptr },
+                { "MacAddress", port.macAddress },
+                { "Carrier", port.carrier ? nlohmann::json(*port.carrier) : nullptr },
+                { "Addresses", port.addresses },
+                { "Gateway", port.gateway ? nlohmann::json(*port.gateway) : nullptr } });
             continue;
         }
         std::cout << port.port << " (" << port.mapping << "): ";
@@ -163,8 +166,8 @@ int runNetworkShow(const NetworkShowOptions& options)
                   << (port.carrier ? (*port.carrier ? "up" : "down") : "unknown") << "\n  addresses:";
         for (const auto& address : port.addresses)
             std::cout << " " << address;
-        std::cout << (port.addresses.empty() ? " none" : "") << "\n  gateway:   " << port.gateway.value_or("none")
-                  << "\n";
+        std::cout << (port.addresses.empty() ? " none" : "")
+                  << "\n  gateway:   " << port.gateway.value_or("none") << "\n";
     }
     if (options.json)
         std::cout << json.dump(2) << "\n";
@@ -174,12 +177,13 @@ int runNetworkShow(const NetworkShowOptions& options)
     return kExitOk;
 }
 
-}  // namespace
+} // namespace
 
 void registerDeviceCommands(CLI::App& app, int& exitCode)
 {
-    auto* apply = app.add_subcommand("apply", "Run the device's whole pipeline on an archive file: checks, "
-                                              "network, state");
+    auto* apply = app.add_subcommand("apply",
+        "Run the device's whole pipeline on an archive file: checks, "
+        "network, state");
     auto applyOptions = std::make_shared<ApplyOptions>();
     apply->add_option("ARCHIVE", applyOptions->archive, "certificates-omni_<Name>.zip")->required();
     addConfigOption(*apply, applyOptions->device);
@@ -187,7 +191,8 @@ void registerDeviceCommands(CLI::App& app, int& exitCode)
     addInterfaceOption(*apply, applyOptions->device);
     addStateDirectoryOption(*apply, applyOptions->device);
     apply->add_flag("--json", applyOptions->json, "Print the verdict and status as JSON");
-    addExample(*apply, "omni-provision apply /media/usb/certificates-omni_cam-01.zip --interface Ethernet0=eth0");
+    addExample(
+        *apply, "omni-provision apply /media/usb/certificates-omni_cam-01.zip --interface Ethernet0=eth0");
     apply->callback([applyOptions, &exitCode] { exitCode = runApply(*applyOptions); });
 
     auto* status = app.add_subcommand("status", "Show the device's provisioning status");
@@ -210,4 +215,4 @@ void registerDeviceCommands(CLI::App& app, int& exitCode)
     show->callback([showOptions, &exitCode] { exitCode = runNetworkShow(*showOptions); });
 }
 
-}  // namespace omni::cli
+} // namespace omni::cli

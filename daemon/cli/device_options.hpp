@@ -12,8 +12,8 @@
 namespace omni::cli {
 
 struct DeviceOptions {
-    std::string configFile;  // empty: /etc/omni-provision/config.yaml when it exists
-    std::vector<std::string> interfaces;  // "Ethernet0=eth0"
+    std::string configFile; // empty: /etc/omni-provision/config.yaml when it exists
+    std::vector<std::string> interfaces; // "Ethernet0=eth0"
     std::string stateDirectory;
     std::vector<std::string> trustAnchors;
 };
@@ -26,4 +26,4 @@ void addTrustAnchorOption(CLI::App& command, DeviceOptions& options);
 // The configuration file (strict, FILE:LINE:COLUMN errors) with the flags applied on top.
 CliResult<config::Config> loadDeviceConfig(const DeviceOptions& options);
 
-}  // namespace omni::cli
+} // namespace omni::cli

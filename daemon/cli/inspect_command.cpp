@@ -9,8 +9,8 @@
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/commands.hpp"
 #include "daemon/cli/verdict_output.hpp"
-#include "daemon/core/verify/verdict_json.hpp"
 #include "daemon/core/build_info.hpp"
+#include "daemon/core/verify/verdict_json.hpp"
 
 namespace omni::cli {
 namespace {
@@ -47,7 +47,8 @@ int runInspect(const InspectOptions& options)
 
     const auto outcome = agent::verifyNamedFile(options.archive, policy);
     if (options.json)
-        std::cout << verify::verdictJson(outcome, "the archive passes every check of this device").dump(2) << "\n";
+        std::cout << verify::verdictJson(outcome, "the archive passes every check of this device").dump(2)
+                  << "\n";
     else
         std::cout << verdictText(outcome, policy.now);
     return outcome.result ? kExitOk : kExitRejected;

@@ -20,7 +20,7 @@ trust::UnixTime now()
 
 Error configurationError(const std::string& message)
 {
-    return Error{ReasonCode::InternalError, Check::None, message, {}};
+    return Error { ReasonCode::InternalError, Check::None, message, {} };
 }
 
 Result<trust::TrustAnchors> loadAnchors(const config::Config& configuration)
@@ -29,10 +29,11 @@ Result<trust::TrustAnchors> loadAnchors(const config::Config& configuration)
     for (const auto& path : configuration.trust.anchors) {
         auto text = state::readRegularFile(path, 1024 * 1024);
         if (!text)
-            return tl::unexpected(configurationError(
-                "trust anchor " + path.string() + " (trust.anchors): " + text.error().message +
-                ". Install the root certificate of your provisioning CA there (root.pem from 'omni-provision ca "
-                "init')"));
+            return tl::unexpected(configurationError("trust anchor " + path.string()
+                + " (trust.anchors): " + text.error().message
+                + ". Install the root certificate of your provisioning CA there (root.pem from "
+                  "'omni-provision ca "
+                  "init')"));
         texts.emplace_back(path.string(), std::move(*text));
     }
     auto anchors = trust::TrustAnchors::fromPem(texts);
@@ -47,7 +48,8 @@ std::string diskOf(const std::string& kernelName)
     std::string disk = kernelName;
     while (!disk.empty() && std::isdigit(static_cast<unsigned char>(disk.back())))
         disk.pop_back();
-    if (disk.size() > 1 && disk.back() == 'p' && std::isdigit(static_cast<unsigned char>(disk[disk.size() - 2])))
+    if (disk.size() > 1 && disk.back() == 'p'
+        && std::isdigit(static_cast<unsigned char>(disk[disk.size() - 2])))
         disk.pop_back();
     return disk.empty() ? kernelName : disk;
 }
@@ -65,7 +67,7 @@ led::Pattern patternFor(state::DeviceStatus status)
     }
 }
 
-}  // namespace
+} // namespace
 
 Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options)
 {
@@ -105,8 +107,9 @@ Result<void> Daemon::applyConfiguration(config::Config configuration)
         network_->setMapping(configuration.interfaces);
     }
     state_ = std::make_unique<state::DeviceState>(configuration.stateDirectory);
-    agent_ = std::make_unique<agent::ProvisioningAgent>(agent::AgentSettings::fromConfig(configuration, OMNI_BUILD_EPOCH),
-                                                        *state_, *network_, *anchors_, &now);
+    agent_ = std::make_unique<agent::ProvisioningAgent>(
+        agent::AgentSettings::fromConfig(configuration, OMNI_BUILD_EPOCH), *state_, *network_, *anchors_,
+        &now);
     led_ = std::move(led);
     const bool monitorChanged = !monitor_ || configuration.usb != config_.usb;
     config_ = std::move(configuration);
@@ -117,7 +120,8 @@ Result<void> Daemon::applyConfiguration(config::Config configuration)
 
 Result<void> Daemon::openMonitor()
 {
-    udev::StickPolicy policy{config_.usb.connectorIdPath, config_.usb.requireSuperSpeed, config_.usb.filesystems};
+    udev::StickPolicy policy { config_.usb.connectorIdPath, config_.usb.requireSuperSpeed,
+        config_.usb.filesystems };
     auto monitor = udev::StickMonitor::open(policy);
     if (!monitor)
         return tl::unexpected(monitor.error());
@@ -126,13 +130,15 @@ Result<void> Daemon::openMonitor()
     monitor_.emplace(std::move(*monitor));
     const int added = sd_event_add_io(event_, &udevSource_, monitor_->fd(), EPOLLIN, &Daemon::onUdev, this);
     if (added < 0)
-        return tl::unexpected(configurationError("cannot watch udev events: " + std::string(strerror(-added))));
+        return tl::unexpected(
+            configurationError("cannot watch udev events: " + std::string(strerror(-added))));
     return {};
 }
 
 std::string Daemon::waitingText() const
 {
-    const std::string port = config_.usb.connectorIdPath.empty() ? "any USB port" : config_.usb.connectorIdPath;
+    const std::string port
+        = config_.usb.connectorIdPath.empty() ? "any USB port" : config_.usb.connectorIdPath;
     return "Waiting for a provisioning stick on the USB 3.0 port next to HDMI (" + port + ")";
 }
 
@@ -150,8 +156,8 @@ void Daemon::showIdleStatus()
         (void)led_->show(led::Pattern::Failed);
     } else {
         if (status->status == state::DeviceStatus::Succeeded && status->applied)
-            text = "Provisioned as " + status->applied->name + " at " +
-                   trust::formatTime(status->updatedAt.value_or(0)) + ". ";
+            text = "Provisioned as " + status->applied->name + " at "
+                + trust::formatTime(status->updatedAt.value_or(0)) + ". ";
         if (!lastResult_.empty())
             text += lastResult_ + ". ";
         text += waitingText();
@@ -162,8 +168,8 @@ void Daemon::showIdleStatus()
 
 void Daemon::handleEvent(const udev::StickEvent& event)
 {
-    const std::vector<log::Field> fields{{"OMNI_STICK_PORT", portOf(event)},
-                                         {"OMNI_STICK_DEVICE", event.devnode}};
+    const std::vector<log::Field> fields { { "OMNI_STICK_PORT", portOf(event) },
+        { "OMNI_STICK_DEVICE", event.devnode } };
     if (event.action == udev::StickAction::Remove) {
         disksWithArchive_.erase(event.kernelName);
         if (event.disposition != udev::Disposition::Skipped)
@@ -174,7 +180,7 @@ void Daemon::handleEvent(const udev::StickEvent& event)
         return;
     if (event.disposition == udev::Disposition::Ignored) {
         log::event(log::Priority::Warning, log::Event::StickIgnored,
-                   "Ignored " + event.description + ": " + event.reason, fields);
+            "Ignored " + event.description + ": " + event.reason, fields);
         return;
     }
     if (!event.warning.empty())
@@ -184,17 +190,17 @@ void Daemon::handleEvent(const udev::StickEvent& event)
 
 void Daemon::provision(const udev::StickEvent& event)
 {
-    const std::vector<log::Field> fields{{"OMNI_STICK_PORT", portOf(event)},
-                                         {"OMNI_STICK_DEVICE", event.devnode}};
-    log::event(log::Priority::Info, log::Event::StickSeen, "Reading " + event.description + " on " + portOf(event),
-               fields);
+    const std::vector<log::Field> fields { { "OMNI_STICK_PORT", portOf(event) },
+        { "OMNI_STICK_DEVICE", event.devnode } };
+    log::event(log::Priority::Info, log::Event::StickSeen,
+        "Reading " + event.description + " on " + portOf(event), fields);
     notifyStatus("Reading the stick " + event.devnode + " on " + portOf(event));
     (void)led_->show(led::Pattern::Working);
 
     std::string mountError;
     std::optional<mount::MountedStick> mounted;
-    if (auto attempt = mount::MountedStick::mountReadOnly(event.devnode, event.kernelName, event.filesystemType,
-                                                          config_.runtimeDirectory);
+    if (auto attempt = mount::MountedStick::mountReadOnly(
+            event.devnode, event.kernelName, event.filesystemType, config_.runtimeDirectory);
         attempt)
         mounted.emplace(std::move(*attempt));
     else
@@ -204,12 +210,12 @@ void Daemon::provision(const udev::StickEvent& event)
     // it, is not an attempt.
     if (mounted && disksWithArchive_.count(diskOf(event.kernelName))) {
         auto listing = mounted->listRoot();
-        const bool hasCandidate =
-            listing && std::any_of(listing->entries.begin(), listing->entries.end(),
-                                   [](const auto& entry) { return verify::looksLikeArchiveName(entry.name); });
+        const bool hasCandidate = listing
+            && std::any_of(listing->entries.begin(), listing->entries.end(),
+                [](const auto& entry) { return verify::looksLikeArchiveName(entry.name); });
         if (!hasCandidate) {
             log::plain(log::Priority::Info,
-                       event.devnode + " holds no archive; another partition of this stick had it", fields);
+                event.devnode + " holds no archive; another partition of this stick had it", fields);
             showIdleStatus();
             return;
         }
@@ -225,8 +231,8 @@ void Daemon::provision(const udev::StickEvent& event)
     if (mounted) {
         auto unmounted = mounted->unmount();
         if (!unmounted)
-            log::plain(log::Priority::Warning, "unmounting " + event.devnode + ": " + unmounted.error().message,
-                       fields);
+            log::plain(log::Priority::Warning,
+                "unmounting " + event.devnode + ": " + unmounted.error().message, fields);
         else if (*unmounted == mount::UnmountMethod::LazyDetach)
             log::plain(log::Priority::Info, event.devnode + " was busy or gone: detached lazily", fields);
     }
@@ -239,9 +245,9 @@ void Daemon::provision(const udev::StickEvent& event)
         lastResult_ = "Last stick: already applied, nothing changed";
         break;
     default:
-        lastResult_ = "Last attempt failed: " +
-                      std::string(toString(report.error ? report.error->reason : ReasonCode::InternalError)) +
-                      " — " + (report.error ? report.error->message : std::string());
+        lastResult_ = "Last attempt failed: "
+            + std::string(toString(report.error ? report.error->reason : ReasonCode::InternalError)) + " — "
+            + (report.error ? report.error->message : std::string());
         break;
     }
     showIdleStatus();
@@ -254,14 +260,14 @@ void Daemon::reload()
     auto configuration = config::loadConfig(options_.configFile, !options_.configFileExplicit);
     if (!configuration) {
         log::event(log::Priority::Error, log::Event::ConfigurationRejected,
-                   "reload refused, the previous configuration stays in force: " + configuration.error().toString());
+            "reload refused, the previous configuration stays in force: " + configuration.error().toString());
         return;
     }
     config::applySystemdDirectories(*configuration);
     const config::Config previous = config_;
     if (auto applied = applyConfiguration(std::move(*configuration)); !applied) {
         log::event(log::Priority::Error, log::Event::ConfigurationRejected,
-                   "reload refused, the previous configuration stays in force: " + applied.error().message);
+            "reload refused, the previous configuration stays in force: " + applied.error().message);
         (void)applyConfiguration(previous);
         return;
     }
@@ -276,7 +282,8 @@ int Daemon::onUdev(sd_event_source*, int, uint32_t, void* userdata) noexcept
         for (const auto& event : daemon->monitor_->drain())
             daemon->handleEvent(event);
     } catch (const std::exception& error) {
-        log::plain(log::Priority::Error, std::string("internal error while handling a stick: ") + error.what());
+        log::plain(
+            log::Priority::Error, std::string("internal error while handling a stick: ") + error.what());
     }
     return 0;
 }
@@ -293,7 +300,7 @@ int Daemon::onSignal(sd_event_source* source, const struct signalfd_siginfo* inf
         }
         sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
         log::event(log::Priority::Info, log::Event::DaemonStopping,
-                   std::string("stopping on ") + strsignal(static_cast<int>(info->ssi_signo)));
+            std::string("stopping on ") + strsignal(static_cast<int>(info->ssi_signo)));
         return sd_event_exit(sd_event_source_get_event(source), 0);
     } catch (const std::exception& error) {
         log::plain(log::Priority::Error, std::string("internal error handling a signal: ") + error.what());
@@ -309,10 +316,10 @@ int Daemon::run()
     }
     sigset_t signals;
     sigemptyset(&signals);
-    for (int signal : {SIGTERM, SIGINT, SIGHUP})
+    for (int signal : { SIGTERM, SIGINT, SIGHUP })
         sigaddset(&signals, signal);
     sigprocmask(SIG_BLOCK, &signals, nullptr);
-    for (int signal : {SIGTERM, SIGINT, SIGHUP})
+    for (int signal : { SIGTERM, SIGINT, SIGHUP })
         sd_event_add_signal(event_, nullptr, signal, &Daemon::onSignal, this);
     sd_event_set_watchdog(event_, 1);
 
@@ -323,12 +330,12 @@ int Daemon::run()
     // Never block boot: re-applying does not wait for a cable or a lease.
     if (auto reapplied = agent_->reapplyPersisted(); !reapplied)
         log::reason(log::Priority::Error, reapplied.error().reason,
-                    "re-applying the stored network configuration failed: " + reapplied.error().message);
+            "re-applying the stored network configuration failed: " + reapplied.error().message);
     else if (*reapplied)
         log::event(log::Priority::Info, log::Event::ConfigurationReapplied, **reapplied);
 
     log::event(log::Priority::Info, log::Event::DaemonStarted,
-               std::string("omni-provisiond ") + OMNI_VERSION + " started; " + waitingText());
+        std::string("omni-provisiond ") + OMNI_VERSION + " started; " + waitingText());
     sd_notify(0, "READY=1");
     showIdleStatus();
 
@@ -342,4 +349,4 @@ int Daemon::run()
     return result < 0 ? 1 : 0;
 }
 
-}  // namespace omni::daemon
+} // namespace omni::daemon

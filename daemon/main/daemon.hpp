@@ -49,7 +49,8 @@ private:
     std::string waitingText() const;
 
     static int onUdev(sd_event_source* source, int fd, uint32_t events, void* userdata) noexcept;
-    static int onSignal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata) noexcept;
+    static int onSignal(
+        sd_event_source* source, const struct signalfd_siginfo* info, void* userdata) noexcept;
 
     DaemonOptions options_;
     config::Config config_;
@@ -67,4 +68,4 @@ private:
     std::string lastResult_;
 };
 
-}  // namespace omni::daemon
+} // namespace omni::daemon

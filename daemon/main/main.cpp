@@ -12,18 +12,19 @@
 
 int main(int argc, char** argv)
 {
-    CLI::App app{"omni-provisiond: provisions this appliance from a USB stick"};
+    CLI::App app { "omni-provisiond: provisions this appliance from a USB stick" };
     std::string configFile;
     bool verifyConfig = false;
     bool dumpConfig = false;
     app.add_option("--config", configFile,
-                   "Configuration file (default: $CONFIGURATION_DIRECTORY/config.yaml or "
-                   "/etc/omni-provision/config.yaml, then config.d/*.yaml beside it)");
-    app.add_flag("--verify-config", verifyConfig, "Load the configuration, report FILE:LINE:COLUMN errors, exit");
+        "Configuration file (default: $CONFIGURATION_DIRECTORY/config.yaml or "
+        "/etc/omni-provision/config.yaml, then config.d/*.yaml beside it)");
+    app.add_flag(
+        "--verify-config", verifyConfig, "Load the configuration, report FILE:LINE:COLUMN errors, exit");
     app.add_flag("--dump-config", dumpConfig, "Print the effective configuration and exit");
-    app.set_version_flag("--version", std::string("omni-provisiond ") + OMNI_VERSION + "\nbuild time " +
-                                          omni::trust::formatTime(OMNI_BUILD_EPOCH) +
-                                          " (device clocks before it are CLOCK_UNTRUSTED)");
+    app.set_version_flag("--version",
+        std::string("omni-provisiond ") + OMNI_VERSION + "\nbuild time "
+            + omni::trust::formatTime(OMNI_BUILD_EPOCH) + " (device clocks before it are CLOCK_UNTRUSTED)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -32,7 +33,8 @@ int main(int argc, char** argv)
 
     omni::daemon::DaemonOptions options;
     options.configFileExplicit = !configFile.empty();
-    options.configFile = options.configFileExplicit ? std::filesystem::path(configFile) : omni::config::defaultMainFile();
+    options.configFile
+        = options.configFileExplicit ? std::filesystem::path(configFile) : omni::config::defaultMainFile();
 
     if (verifyConfig || dumpConfig) {
         auto configuration = omni::config::loadConfig(options.configFile, !options.configFileExplicit);
@@ -52,7 +54,7 @@ int main(int argc, char** argv)
         auto daemon = omni::daemon::Daemon::create(options);
         if (!daemon) {
             omni::log::event(omni::log::Priority::Error, omni::log::Event::ConfigurationRejected,
-                             "not starting: " + daemon.error().message);
+                "not starting: " + daemon.error().message);
             return 1;
         }
         return (*daemon)->run();

@@ -8,7 +8,9 @@ std::string portOf(const udev::StickEvent& event)
 }
 
 StickSource::StickSource(const udev::StickEvent& event, mount::MountedStick* mounted, std::string mountError)
-    : event_(event), mounted_(mounted), mountError_(std::move(mountError))
+    : event_(event)
+    , mounted_(mounted)
+    , mountError_(std::move(mountError))
 {
 }
 
@@ -20,7 +22,8 @@ std::string StickSource::describe() const
 Result<std::vector<verify::DirectoryEntry>> StickSource::listRoot()
 {
     if (!mounted_)
-        return fail(ReasonCode::ArchiveNotFound, Check::Found, "the stick could not be mounted: " + mountError_);
+        return fail(
+            ReasonCode::ArchiveNotFound, Check::Found, "the stick could not be mounted: " + mountError_);
     auto listing = mounted_->listRoot();
     if (!listing)
         return tl::unexpected(listing.error());
@@ -29,7 +32,7 @@ Result<std::vector<verify::DirectoryEntry>> StickSource::listRoot()
     std::vector<verify::DirectoryEntry> entries;
     entries.reserve(listing->entries.size());
     for (const auto& entry : listing->entries)
-        entries.push_back({entry.name, entry.isRegularFile, entry.size});
+        entries.push_back({ entry.name, entry.isRegularFile, entry.size });
     return entries;
 }
 
@@ -42,8 +45,8 @@ Result<std::string> StickSource::readFile(const std::string& name)
     // problem to report, not a fault of the device.
     if (!content && content.error().reason == ReasonCode::InternalError)
         return fail(ReasonCode::ArchiveCorrupt, Check::ZipDirectory,
-                    "'" + name + "' could not be read from the stick (was it pulled out?): " +
-                        content.error().message);
+            "'" + name
+                + "' could not be read from the stick (was it pulled out?): " + content.error().message);
     return content;
 }
 
@@ -53,7 +56,7 @@ Result<void> StickSource::writeReceipt(const std::vector<agent::ReceiptFile>& fi
         return fail(ReasonCode::InternalError, Check::None, "the stick is not mounted");
     std::vector<mount::ReportFile> reports;
     for (const auto& file : files)
-        reports.push_back({file.name, file.content});
+        reports.push_back({ file.name, file.content });
     return mounted_->writeReport(reports);
 }
 
@@ -69,4 +72,4 @@ Result<void> StickSource::renameArchive(const std::string& from, const std::stri
     return window->close();
 }
 
-}  // namespace omni::daemon
+} // namespace omni::daemon

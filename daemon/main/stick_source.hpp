@@ -30,4 +30,4 @@ private:
 
 std::string portOf(const udev::StickEvent& event);
 
-}  // namespace omni::daemon
+} // namespace omni::daemon

@@ -17,9 +17,10 @@ std::optional<bool> readCarrier(const std::string& interfaceName)
     return value == '1';
 }
 
-}  // namespace
+} // namespace
 
-Result<std::unique_ptr<KernelNetworkConfigurator>> KernelNetworkConfigurator::open(network::InterfaceMapping mapping)
+Result<std::unique_ptr<KernelNetworkConfigurator>> KernelNetworkConfigurator::open(
+    network::InterfaceMapping mapping)
 {
     auto backend = netlink::NetlinkBackend::open();
     if (!backend)
@@ -28,9 +29,10 @@ Result<std::unique_ptr<KernelNetworkConfigurator>> KernelNetworkConfigurator::op
         new KernelNetworkConfigurator(std::move(*backend), std::move(mapping)));
 }
 
-KernelNetworkConfigurator::KernelNetworkConfigurator(std::unique_ptr<netlink::NetlinkBackend> backend,
-                                                     network::InterfaceMapping mapping)
-    : backend_(std::move(backend)), mapping_(std::move(mapping))
+KernelNetworkConfigurator::KernelNetworkConfigurator(
+    std::unique_ptr<netlink::NetlinkBackend> backend, network::InterfaceMapping mapping)
+    : backend_(std::move(backend))
+    , mapping_(std::move(mapping))
 {
 }
 
@@ -49,7 +51,7 @@ Result<agent::NetworkApplySummary> KernelNetworkConfigurator::apply(
     dns_ = plan->dnsServers;
     if (plan->ntp.action != network::NtpAction::Untouched)
         ntp_ = plan->ntp.servers;
-    return agent::NetworkApplySummary{outcome->changeRequests, {}};
+    return agent::NetworkApplySummary { outcome->changeRequests, {} };
 }
 
 std::vector<agent::PortFacts> KernelNetworkConfigurator::describe(bool)
@@ -69,8 +71,8 @@ std::vector<agent::PortFacts> KernelNetworkConfigurator::describe(bool)
                 facts.carrier = readCarrier(identity->name);
                 if (auto observed = backend_->observeInterface(identity->ifindex))
                     for (const auto& address : observed->addresses)
-                        facts.addresses.push_back(manifest::formatIpv4(address.address) + "/" +
-                                                  std::to_string(address.prefixLength));
+                        facts.addresses.push_back(manifest::formatIpv4(address.address) + "/"
+                            + std::to_string(address.prefixLength));
                 if (routes)
                     for (const auto& route : *routes)
                         if (route.ifindex == identity->ifindex && route.gateway != 0) {
@@ -86,4 +88,4 @@ std::vector<agent::PortFacts> KernelNetworkConfigurator::describe(bool)
     return ports;
 }
 
-}  // namespace omni::network_glue
+} // namespace omni::network_glue

@@ -21,13 +21,14 @@ public:
     void setMapping(network::InterfaceMapping mapping) { mapping_ = std::move(mapping); }
 
 private:
-    KernelNetworkConfigurator(std::unique_ptr<netlink::NetlinkBackend> backend, network::InterfaceMapping mapping);
+    KernelNetworkConfigurator(
+        std::unique_ptr<netlink::NetlinkBackend> backend, network::InterfaceMapping mapping);
 
     std::unique_ptr<netlink::NetlinkBackend> backend_;
     network::InterfaceMapping mapping_;
-    std::array<std::string, 2> modes_;  // what the last apply set per port
+    std::array<std::string, 2> modes_; // what the last apply set per port
     std::vector<std::string> dns_;
     std::vector<std::string> ntp_;
 };
 
-}  // namespace omni::network_glue
+} // namespace omni::network_glue

@@ -1,5 +1,6 @@
 #include "drivers/dns/system_bus.hpp"
 
+#include <cstdint>
 #include <cstring>
 
 namespace omni::system_support {
@@ -38,6 +39,10 @@ Result<BusPtr> openBus(const std::string& address)
         if (result >= 0) {
             result = sd_bus_start(opened);
         }
+    }
+    if (result >= 0) {
+        result = sd_bus_set_method_call_timeout(opened,
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(kBusCallTimeout).count()));
     }
     BusPtr bus(opened);
     if (result < 0) {

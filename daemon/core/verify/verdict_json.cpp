@@ -27,4 +27,4 @@ nlohmann::json verdictJson(const Outcome& outcome, const std::string& acceptMess
     return json;
 }
 
-}  // namespace omni::verify
+} // namespace omni::verify

@@ -11,4 +11,4 @@ namespace omni::verify {
 // {"Verdict", "Reason", "Message", "Name", "DeviceId", "NotBefore", "NotAfter", "NetworkingConfiguration"}
 nlohmann::json verdictJson(const Outcome& outcome, const std::string& acceptMessage);
 
-}  // namespace omni::verify
+} // namespace omni::verify

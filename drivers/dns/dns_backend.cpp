@@ -1,0 +1,63 @@
+#include "drivers/dns/dns_backend.hpp"
+
+#include <cerrno>
+#include <vector>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "drivers/dns/resolved_backend.hpp"
+
+namespace omni::dns {
+
+bool pointsIntoSystemdResolve(const std::filesystem::path& resolvConf)
+{
+    struct stat status { };
+    if (::lstat(resolvConf.c_str(), &status) != 0 || !S_ISLNK(status.st_mode)) {
+        return false;
+    }
+    std::vector<char> buffer(4096);
+    const ssize_t length = ::readlink(resolvConf.c_str(), buffer.data(), buffer.size());
+    if (length <= 0 || static_cast<std::size_t>(length) >= buffer.size()) {
+        return false;
+    }
+    std::filesystem::path target(std::string(buffer.data(), static_cast<std::size_t>(length)));
+    if (target.is_relative()) {
+        target = resolvConf.parent_path() / target;
+    }
+    // Lexically: "../run/systemd/resolve/stub-resolv.conf" from /etc counts,
+    // and so does a target resolved has not created yet.
+    const std::string normal = target.lexically_normal().string();
+    return normal.rfind(kResolvedRuntimeDirectory, 0) == 0;
+}
+
+config::DnsBackend effectiveDnsBackend(const config::DnsConfig& configuration)
+{
+    if (configuration.backend != config::DnsBackend::Auto) {
+        return configuration.backend;
+    }
+    return pointsIntoSystemdResolve(configuration.resolvConfPath) ? config::DnsBackend::Resolved
+                                                                  : config::DnsBackend::ResolvConf;
+}
+
+Result<std::unique_ptr<DnsBackend>> makeDnsBackend(
+    const config::DnsConfig& configuration, const std::string& busAddress)
+{
+    switch (effectiveDnsBackend(configuration)) {
+    case config::DnsBackend::Resolved: {
+        auto resolved = ResolvedBackend::open(busAddress);
+        if (!resolved) {
+            return tl::unexpected(std::move(resolved.error()));
+        }
+        return std::unique_ptr<DnsBackend>(std::move(*resolved));
+    }
+    case config::DnsBackend::ResolvConf:
+        return std::unique_ptr<DnsBackend>(std::make_unique<ResolvConfBackend>(configuration.resolvConfPath));
+    case config::DnsBackend::None:
+    case config::DnsBackend::Auto:
+        break;
+    }
+    return std::unique_ptr<DnsBackend>(std::make_unique<NoDnsBackend>());
+}
+
+} // namespace omni::dns

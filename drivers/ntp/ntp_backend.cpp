@@ -1,0 +1,359 @@
+#include "drivers/ntp/ntp_backend.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "daemon/state/files.hpp"
+#include "drivers/ntp/run_program.hpp"
+
+namespace omni::ntp {
+
+using system_support::BusError;
+using system_support::BusMessagePtr;
+
+NtpServer parseNtpServer(std::string_view text)
+{
+    // A DNS name holds no colon, so one is the port of an IPv4 address.
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+        return { std::string(text), std::nullopt };
+    }
+    const std::string_view portText = text.substr(colon + 1);
+    unsigned value = 0;
+    const auto [end, error] = std::from_chars(portText.data(), portText.data() + portText.size(), value);
+    if (error != std::errc {} || end != portText.data() + portText.size() || value == 0 || value > 65535) {
+        return { std::string(text), std::nullopt };
+    }
+    return { std::string(text.substr(0, colon)), static_cast<std::uint16_t>(value) };
+}
+
+namespace {
+
+std::vector<std::string> split(std::string_view text, char separator)
+{
+    std::vector<std::string> parts;
+    while (!text.empty()) {
+        const std::size_t end = text.find(separator);
+        parts.emplace_back(text.substr(0, end));
+        text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    }
+    return parts;
+}
+
+std::vector<std::string> words(std::string_view line)
+{
+    std::vector<std::string> found;
+    for (std::string& word : split(line, ' ')) {
+        for (std::string& part : split(word, '\t')) {
+            if (!part.empty()) {
+                found.push_back(std::move(part));
+            }
+        }
+    }
+    return found;
+}
+
+Result<std::optional<std::string>> readOurFile(const std::filesystem::path& path)
+{
+    auto content = state::readRegularFile(path, system_support::kMaxManagedFileBytes, false);
+    if (!content) {
+        if (content.error().problem == state::FileProblem::NotFound) {
+            return std::optional<std::string> {};
+        }
+        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply, content.error().message, path.string());
+    }
+    return std::optional<std::string>(std::move(*content));
+}
+
+std::string describePlanServers(const std::vector<std::string>& servers)
+{
+    std::string text;
+    for (const std::string& server : servers) {
+        text += (text.empty() ? "" : " ") + server;
+    }
+    return text;
+}
+
+} // namespace
+
+// ---- timesyncd ---------------------------------------------------------------------------------
+
+std::string timesyncdDropIn(const std::vector<std::string>& servers, std::vector<std::string>* warnings)
+{
+    std::vector<std::string> hosts;
+    for (const std::string& text : servers) {
+        const NtpServer server = parseNtpServer(text);
+        if (server.port && *server.port != kDefaultNtpPort && warnings != nullptr) {
+            warnings->push_back("NTP: systemd-timesyncd cannot use port " + std::to_string(*server.port)
+                + " (its NTP= setting has no port syntax): " + text + " is used as " + server.host + " on port "
+                + std::to_string(kDefaultNtpPort));
+        }
+        if (std::find(hosts.begin(), hosts.end(), server.host) == hosts.end()) {
+            hosts.push_back(server.host);
+        }
+    }
+    std::string content(kManagedMarker);
+    content += "\n[Time]\nNTP=";
+    for (std::size_t index = 0; index < hosts.size(); ++index) {
+        content += (index == 0 ? "" : " ") + hosts[index];
+    }
+    content += "\n";
+    return content;
+}
+
+Result<std::unique_ptr<TimesyncdBackend>> TimesyncdBackend::open(
+    std::filesystem::path dropInDirectory, const std::string& busAddress)
+{
+    auto bus = system_support::openBus(busAddress);
+    if (!bus) {
+        return tl::unexpected(std::move(bus.error()).withContext("NTP (timesyncd)"));
+    }
+    return std::make_unique<TimesyncdBackend>(
+        std::move(dropInDirectory), std::move(*bus), system_support::describeBus(busAddress));
+}
+
+TimesyncdBackend::TimesyncdBackend(
+    std::filesystem::path dropInDirectory, system_support::BusPtr bus, std::string busName)
+    : dropInDirectory_(std::move(dropInDirectory))
+    , bus_(std::move(bus))
+    , busName_(std::move(busName))
+{
+}
+
+Result<void> TimesyncdBackend::restartTimesyncd()
+{
+    BusError error;
+    sd_bus_message* replied = nullptr;
+    const std::string unit(kTimesyncdUnit);
+    const int result = sd_bus_call_method(bus_.get(), "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+        "org.freedesktop.systemd1.Manager", "RestartUnit", error.get(), &replied, "ss", unit.c_str(), "replace");
+    BusMessagePtr reply(replied);
+    if (result < 0) {
+        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
+            "NTP (timesyncd): RestartUnit " + unit + " on " + busName_ + " failed: " + error.describe(result),
+            unit);
+    }
+    return {};
+}
+
+Result<NtpSnapshot> TimesyncdBackend::snapshot()
+{
+    auto file = system_support::snapshotFile(dropInPath());
+    if (!file) {
+        return tl::unexpected(std::move(file.error()).withContext("NTP (timesyncd): snapshot"));
+    }
+    return NtpSnapshot { std::move(*file) };
+}
+
+Result<NtpApplyOutcome> TimesyncdBackend::apply(const network::NtpPlan& plan)
+{
+    NtpApplyOutcome outcome;
+    Result<bool> changed = false;
+    switch (plan.action) {
+    case network::NtpAction::Untouched:
+        return outcome;
+    case network::NtpAction::RemoveOverride:
+        changed = system_support::removeFile(dropInPath());
+        break;
+    case network::NtpAction::Replace: {
+        const std::string content = timesyncdDropIn(plan.servers, &outcome.warnings);
+        auto directory = state::ensureDirectory(dropInDirectory_, 0755);
+        if (!directory) {
+            return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
+                "NTP (timesyncd): " + directory.error().message, dropInDirectory_.string());
+        }
+        changed = system_support::writeFileIfDifferent(dropInPath(), content, 0644);
+        break;
+    }
+    }
+    if (!changed) {
+        return tl::unexpected(std::move(changed.error()).withContext("NTP (timesyncd)"));
+    }
+    if (*changed) {
+        auto restarted = restartTimesyncd();
+        if (!restarted) {
+            return tl::unexpected(std::move(restarted.error()));
+        }
+    }
+    outcome.changed = *changed;
+    return outcome;
+}
+
+Result<bool> TimesyncdBackend::restore(const NtpSnapshot& snapshot)
+{
+    if (!snapshot.file) {
+        return false;
+    }
+    auto restored = system_support::restoreFile(*snapshot.file);
+    if (!restored) {
+        return tl::unexpected(std::move(restored.error()).withContext("NTP (timesyncd): restoring"));
+    }
+    if (*restored) {
+        auto restarted = restartTimesyncd();
+        if (!restarted) {
+            return tl::unexpected(std::move(restarted.error()));
+        }
+    }
+    return *restored;
+}
+
+Result<std::optional<std::vector<std::string>>> TimesyncdBackend::serversInForce()
+{
+    auto content = readOurFile(dropInPath());
+    if (!content) {
+        return tl::unexpected(std::move(content.error()));
+    }
+    if (!*content) {
+        return std::optional<std::vector<std::string>> {};
+    }
+    std::vector<std::string> servers;
+    for (const std::string& line : split(**content, '\n')) {
+        if (line.rfind("NTP=", 0) == 0) {
+            servers = words(std::string_view(line).substr(4));
+        }
+    }
+    return std::optional<std::vector<std::string>>(std::move(servers));
+}
+
+// ---- chrony ------------------------------------------------------------------------------------
+
+std::string chronySources(const std::vector<std::string>& servers)
+{
+    std::string content(kManagedMarker);
+    content += '\n';
+    std::vector<NtpServer> written;
+    for (const std::string& text : servers) {
+        const NtpServer server = parseNtpServer(text);
+        if (std::find(written.begin(), written.end(), server) != written.end()) {
+            continue;
+        }
+        written.push_back(server);
+        content += "server " + server.host + " iburst";
+        if (server.port && *server.port != kDefaultNtpPort) {
+            content += " port " + std::to_string(*server.port);
+        }
+        content += '\n';
+    }
+    return content;
+}
+
+ChronyBackend::ChronyBackend(std::filesystem::path sourcesPath, std::filesystem::path chronycPath)
+    : sourcesPath_(std::move(sourcesPath))
+    , chronycPath_(std::move(chronycPath))
+{
+}
+
+Result<void> ChronyBackend::reloadSources()
+{
+    const auto ran = system_support::runProgram(
+        { chronycPath_.string(), "reload", "sources" }, std::chrono::milliseconds(kChronycTimeout));
+    if (!ran.succeeded()) {
+        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
+            "NTP (chrony): `" + chronycPath_.string() + " reload sources` failed: " + ran.describe(),
+            sourcesPath_.string());
+    }
+    return {};
+}
+
+Result<NtpSnapshot> ChronyBackend::snapshot()
+{
+    auto file = system_support::snapshotFile(sourcesPath_);
+    if (!file) {
+        return tl::unexpected(std::move(file.error()).withContext("NTP (chrony): snapshot"));
+    }
+    return NtpSnapshot { std::move(*file) };
+}
+
+Result<NtpApplyOutcome> ChronyBackend::apply(const network::NtpPlan& plan)
+{
+    NtpApplyOutcome outcome;
+    Result<bool> changed = false;
+    switch (plan.action) {
+    case network::NtpAction::Untouched:
+        return outcome;
+    case network::NtpAction::RemoveOverride:
+        changed = system_support::removeFile(sourcesPath_);
+        break;
+    case network::NtpAction::Replace:
+        changed = system_support::writeFileIfDifferent(sourcesPath_, chronySources(plan.servers), 0644);
+        break;
+    }
+    if (!changed) {
+        return tl::unexpected(std::move(changed.error()).withContext(
+            "NTP (chrony): setting the servers " + describePlanServers(plan.servers)));
+    }
+    if (*changed) {
+        auto reloaded = reloadSources();
+        if (!reloaded) {
+            return tl::unexpected(std::move(reloaded.error()));
+        }
+    }
+    outcome.changed = *changed;
+    return outcome;
+}
+
+Result<bool> ChronyBackend::restore(const NtpSnapshot& snapshot)
+{
+    if (!snapshot.file) {
+        return false;
+    }
+    auto restored = system_support::restoreFile(*snapshot.file);
+    if (!restored) {
+        return tl::unexpected(std::move(restored.error()).withContext("NTP (chrony): restoring"));
+    }
+    if (*restored) {
+        auto reloaded = reloadSources();
+        if (!reloaded) {
+            return tl::unexpected(std::move(reloaded.error()));
+        }
+    }
+    return *restored;
+}
+
+Result<std::optional<std::vector<std::string>>> ChronyBackend::serversInForce()
+{
+    auto content = readOurFile(sourcesPath_);
+    if (!content) {
+        return tl::unexpected(std::move(content.error()));
+    }
+    if (!*content) {
+        return std::optional<std::vector<std::string>> {};
+    }
+    std::vector<std::string> servers;
+    for (const std::string& line : split(**content, '\n')) {
+        const std::vector<std::string> parts = words(line);
+        if (parts.size() >= 2 && parts[0] == "server") {
+            std::string server = parts[1];
+            const auto port = std::find(parts.begin(), parts.end(), "port");
+            if (port != parts.end() && port + 1 != parts.end()) {
+                server += ":" + *(port + 1);
+            }
+            servers.push_back(std::move(server));
+        }
+    }
+    return std::optional<std::vector<std::string>>(std::move(servers));
+}
+
+// ---- selection ---------------------------------------------------------------------------------
+
+Result<std::unique_ptr<NtpBackend>> makeNtpBackend(const config::NtpConfig& configuration,
+    const std::string& busAddress, const std::filesystem::path& chronycPath)
+{
+    switch (configuration.backend) {
+    case config::NtpBackend::Timesyncd: {
+        auto timesyncd = TimesyncdBackend::open(configuration.timesyncdDropInDirectory, busAddress);
+        if (!timesyncd) {
+            return tl::unexpected(std::move(timesyncd.error()));
+        }
+        return std::unique_ptr<NtpBackend>(std::move(*timesyncd));
+    }
+    case config::NtpBackend::Chrony:
+        return std::unique_ptr<NtpBackend>(
+            std::make_unique<ChronyBackend>(configuration.chronySourcesPath, chronycPath));
+    case config::NtpBackend::None:
+        break;
+    }
+    return std::unique_ptr<NtpBackend>(std::make_unique<NoNtpBackend>());
+}
+
+} // namespace omni::ntp

@@ -1,0 +1,144 @@
+#pragma once
+// NTP of DESIGN.md section 4: the manifest's NtpServers replace the device's
+// default list through one file we own; an empty list removes that file.
+//
+//  * timesyncd  <drop-in dir>/50-omni-provision.conf holding
+//               "[Time]\nNTP=a b", then systemd-timesyncd.service is
+//               restarted over D-Bus (org.freedesktop.systemd1 Manager
+//               RestartUnit(s, s) with "replace"); NTP= has no port syntax,
+//               so a ":port" other than 123 is dropped with a warning;
+//  * chrony     a sources file of "server NAME iburst [port N]" lines, then
+//               `chronyc reload sources` (its stderr is in the error);
+//  * none       nothing is touched.
+//
+// Idempotent: when the file already holds what we would write, nothing is
+// written and nothing restarted. snapshot()/restore() put the file back
+// byte for byte, restarting or reloading when that changed it.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+#include "daemon/core/network/network_plan.hpp"
+#include "daemon/core/result.hpp"
+#include "drivers/dns/managed_file.hpp"
+#include "drivers/dns/system_bus.hpp"
+
+namespace omni::ntp {
+
+// The manifest's form: a lowercase DNS name, or an IPv4 address with an
+// optional ":port".
+struct NtpServer {
+    std::string host;
+    std::optional<std::uint16_t> port;
+
+    friend bool operator==(const NtpServer&, const NtpServer&) = default;
+};
+NtpServer parseNtpServer(std::string_view text);
+
+inline constexpr std::uint16_t kDefaultNtpPort = 123;
+inline constexpr std::string_view kManagedMarker = "# managed by omni-provision";
+inline constexpr std::string_view kTimesyncdDropInName = "50-omni-provision.conf";
+inline constexpr std::string_view kTimesyncdUnit = "systemd-timesyncd.service";
+
+struct NtpSnapshot {
+    std::optional<system_support::FileSnapshot> file;
+};
+
+struct NtpApplyOutcome {
+    bool changed = false; // the file changed and the service was restarted/reloaded
+    std::vector<std::string> warnings;
+};
+
+class NtpBackend {
+public:
+    virtual ~NtpBackend() = default;
+
+    virtual std::string_view name() const = 0; // "timesyncd", "chrony", "none"
+    virtual Result<NtpSnapshot> snapshot() = 0;
+    // Untouched: nothing; RemoveOverride: our file removed; Replace: our file
+    // holds exactly those servers. Errors are NETWORK_APPLY_FAILED.
+    virtual Result<NtpApplyOutcome> apply(const network::NtpPlan& plan) = 0;
+    virtual Result<bool> restore(const NtpSnapshot& snapshot) = 0;
+    // The servers of our override as the file holds them; nullopt when there
+    // is none (the device's default list is in force).
+    virtual Result<std::optional<std::vector<std::string>>> serversInForce() = 0;
+};
+
+// ---- timesyncd ---------------------------------------------------------------------------------
+
+// The drop-in's content for these servers; `warnings` gets one line per
+// dropped port.
+std::string timesyncdDropIn(const std::vector<std::string>& servers, std::vector<std::string>* warnings = nullptr);
+
+class TimesyncdBackend final : public NtpBackend {
+public:
+    // `busAddress` empty: the system bus.
+    static Result<std::unique_ptr<TimesyncdBackend>> open(
+        std::filesystem::path dropInDirectory, const std::string& busAddress = {});
+    TimesyncdBackend(std::filesystem::path dropInDirectory, system_support::BusPtr bus, std::string busName);
+
+    std::string_view name() const override { return "timesyncd"; }
+    Result<NtpSnapshot> snapshot() override;
+    Result<NtpApplyOutcome> apply(const network::NtpPlan& plan) override;
+    Result<bool> restore(const NtpSnapshot& snapshot) override;
+    Result<std::optional<std::vector<std::string>>> serversInForce() override;
+
+    std::filesystem::path dropInPath() const { return dropInDirectory_ / kTimesyncdDropInName; }
+
+private:
+    Result<void> restartTimesyncd();
+
+    std::filesystem::path dropInDirectory_;
+    system_support::BusPtr bus_;
+    std::string busName_;
+};
+
+// ---- chrony ------------------------------------------------------------------------------------
+
+inline constexpr std::string_view kDefaultChronycPath = "/usr/bin/chronyc";
+inline constexpr std::chrono::seconds kChronycTimeout { 10 };
+
+std::string chronySources(const std::vector<std::string>& servers);
+
+class ChronyBackend final : public NtpBackend {
+public:
+    ChronyBackend(std::filesystem::path sourcesPath, std::filesystem::path chronycPath = kDefaultChronycPath);
+
+    std::string_view name() const override { return "chrony"; }
+    Result<NtpSnapshot> snapshot() override;
+    Result<NtpApplyOutcome> apply(const network::NtpPlan& plan) override;
+    Result<bool> restore(const NtpSnapshot& snapshot) override;
+    Result<std::optional<std::vector<std::string>>> serversInForce() override;
+
+private:
+    Result<void> reloadSources();
+
+    std::filesystem::path sourcesPath_;
+    std::filesystem::path chronycPath_;
+};
+
+// ---- none --------------------------------------------------------------------------------------
+
+class NoNtpBackend final : public NtpBackend {
+public:
+    std::string_view name() const override { return "none"; }
+    Result<NtpSnapshot> snapshot() override { return NtpSnapshot {}; }
+    Result<NtpApplyOutcome> apply(const network::NtpPlan&) override { return NtpApplyOutcome {}; }
+    Result<bool> restore(const NtpSnapshot&) override { return false; }
+    Result<std::optional<std::vector<std::string>>> serversInForce() override
+    {
+        return std::optional<std::vector<std::string>> {};
+    }
+};
+
+// The backend ntp.backend names; the bus is connected only for timesyncd.
+Result<std::unique_ptr<NtpBackend>> makeNtpBackend(const config::NtpConfig& configuration,
+    const std::string& busAddress = {}, const std::filesystem::path& chronycPath = kDefaultChronycPath);
+
+} // namespace omni::ntp

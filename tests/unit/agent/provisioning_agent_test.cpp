@@ -1,0 +1,195 @@
+// The attempt pipeline with a fake network and an in-memory stick: status
+// transitions of DESIGN.md section 5, the receipt, and the apply phase.
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "daemon/agent/provisioning_agent.hpp"
+#include "tests/support/archive_factory.hpp"
+#include "tests/support/process.hpp"
+
+namespace omni {
+namespace {
+
+using testing::ArchiveFactory;
+using testing::ArchiveRecipe;
+using testing::TemporaryDirectory;
+using testing::TestAuthority;
+
+constexpr trust::UnixTime kIssuedAt = 1800000000;
+
+class FakeNetwork final : public agent::NetworkConfigurator {
+public:
+    std::optional<Error> failWith;
+    int applied = 0;
+    Result<agent::NetworkApplySummary> apply(const std::optional<manifest::NetworkingConfiguration>&) override
+    {
+        if (failWith)
+            return tl::unexpected(*failWith);
+        ++applied;
+        return agent::NetworkApplySummary { 3, {} };
+    }
+    std::vector<agent::PortFacts> describe(bool) override
+    {
+        agent::PortFacts facts;
+        facts.port = "Ethernet0";
+        facts.mapping = "interface name \"eth0\"";
+        facts.interfaceName = "eth0";
+        facts.addresses = { "192.168.1.10/24" };
+        facts.gateway = "192.168.1.1";
+        facts.gatewayAnswered = true;
+        return { facts };
+    }
+};
+
+class MemoryStick final : public agent::ArchiveSource {
+public:
+    std::map<std::string, std::string> files;
+    std::string describe() const override { return "memory stick"; }
+    Result<std::vector<verify::DirectoryEntry>> listRoot() override
+    {
+        std::vector<verify::DirectoryEntry> entries;
+        for (const auto& [name, content] : files)
+            entries.push_back({ name, true, content.size() });
+        return entries;
+    }
+    Result<std::string> readFile(const std::string& name) override { return files.at(name); }
+    Result<void> writeReceipt(const std::vector<agent::ReceiptFile>& receipt) override
+    {
+        for (const auto& file : receipt)
+            files[file.name] = file.content;
+        return {};
+    }
+    Result<void> renameArchive(const std::string& from, const std::string& to) override
+    {
+        files[to] = files[from];
+        files.erase(from);
+        return {};
+    }
+};
+
+class Agent : public ::testing::Test {
+protected:
+    TestAuthority authority = TestAuthority::make(kIssuedAt);
+    trust::TrustAnchors anchors = authority.anchors();
+    ArchiveFactory factory { authority };
+    TemporaryDirectory directory;
+    state::DeviceState deviceState { directory / "state", [] { return kIssuedAt + 20; } };
+    FakeNetwork network;
+    agent::AgentSettings settings = [] {
+        agent::AgentSettings s;
+        s.buildEpoch = kIssuedAt - 86400;
+        return s;
+    }();
+    agent::ProvisioningAgent agent { settings, deviceState, network, anchors, [] { return kIssuedAt + 10; } };
+    MemoryStick stick;
+
+    void put(const std::string& name, const TestAuthority* signer = nullptr)
+    {
+        ArchiveRecipe recipe;
+        recipe.name = name;
+        recipe.issuedAt = kIssuedAt;
+        recipe.signer = signer;
+        stick.files["certificates-omni_" + name + ".zip"] = factory.make(recipe);
+    }
+};
+
+TEST_F(Agent, SuccessRecordsStateCredentialsAndAReceipt)
+{
+    put("cam-01");
+    const auto report = agent.provisionFromSource(stick);
+    ASSERT_EQ(report.verdict, agent::AttemptVerdict::Succeeded)
+        << (report.error ? report.error->message : "");
+    EXPECT_EQ(report.status.status, state::DeviceStatus::Succeeded);
+    EXPECT_EQ(network.applied, 1);
+    EXPECT_TRUE(std::filesystem::exists(directory / "state/credentials/private_key.pem"));
+    ASSERT_TRUE(stick.files.count("omni-provision-report_cam-01.txt"));
+    const auto& text = stick.files["omni-provision-report_cam-01.txt"];
+    EXPECT_NE(text.find("SUCCESS"), std::string::npos) << text;
+    EXPECT_NE(text.find("192.168.1.10/24"), std::string::npos) << text;
+    EXPECT_NE(text.find("answered ARP"), std::string::npos) << text;
+    const auto json = nlohmann::json::parse(stick.files["omni-provision-report_cam-01.json"]);
+    EXPECT_EQ(json["Result"], "SUCCEEDED");
+    EXPECT_EQ(json["Ethernet"][0]["Addresses"][0], "192.168.1.10/24");
+}
+
+TEST_F(Agent, ReplugOfTheSameStickIsAlreadyAppliedAndChangesNothing)
+{
+    put("cam-01");
+    ASSERT_EQ(agent.provisionFromSource(stick).verdict, agent::AttemptVerdict::Succeeded);
+    const auto before = testing::readFile(directory / "state/status.json");
+    const auto report = agent.provisionFromSource(stick);
+    EXPECT_EQ(report.verdict, agent::AttemptVerdict::AlreadyApplied);
+    EXPECT_EQ(report.status.status, state::DeviceStatus::Succeeded);
+    EXPECT_EQ(network.applied, 1);
+    EXPECT_EQ(testing::readFile(directory / "state/status.json"), before);
+}
+
+TEST_F(Agent, AFailureOnAProvisionedDeviceKeepsItSucceeded)
+{
+    put("cam-01");
+    ASSERT_EQ(agent.provisionFromSource(stick).verdict, agent::AttemptVerdict::Succeeded);
+    stick.files.clear();
+    const auto foreign = TestAuthority::make(kIssuedAt, "Foreign");
+    put("cam-02", &foreign);
+    const auto report = agent.provisionFromSource(stick);
+    EXPECT_EQ(report.verdict, agent::AttemptVerdict::Rejected);
+    ASSERT_TRUE(report.error);
+    EXPECT_EQ(report.error->reason, ReasonCode::CertUntrusted);
+    EXPECT_EQ(report.status.status, state::DeviceStatus::Succeeded);
+    ASSERT_TRUE(report.status.lastAttempt);
+    EXPECT_EQ(report.status.lastAttempt->reason, ReasonCode::CertUntrusted);
+    const auto& receipt = stick.files["omni-provision-report_cam-02.txt"];
+    EXPECT_NE(receipt.find("FAILED: CERT_UNTRUSTED"), std::string::npos) << receipt;
+    EXPECT_NE(receipt.find("What to do:"), std::string::npos) << receipt;
+}
+
+TEST_F(Agent, AFailureOnAFreshDeviceIsFailed)
+{
+    const auto report = agent.provisionFromSource(stick); // empty stick
+    EXPECT_EQ(report.verdict, agent::AttemptVerdict::Rejected);
+    EXPECT_EQ(report.error->reason, ReasonCode::ArchiveNotFound);
+    EXPECT_EQ(report.status.status, state::DeviceStatus::Failed);
+    EXPECT_TRUE(stick.files.count("omni-provision-report_unknown.txt"));
+}
+
+TEST_F(Agent, ANetworkFailureIsReportedAndNothingIsPersisted)
+{
+    put("cam-01");
+    network.failWith
+        = Error { ReasonCode::NetworkApplyFailed, Check::NetworkApply, "adding the route: refused", {} };
+    const auto report = agent.provisionFromSource(stick);
+    EXPECT_EQ(report.verdict, agent::AttemptVerdict::ApplyFailed);
+    EXPECT_EQ(report.error->reason, ReasonCode::NetworkApplyFailed);
+    EXPECT_EQ(report.status.status, state::DeviceStatus::Failed);
+    EXPECT_FALSE(std::filesystem::exists(directory / "state/credentials/private_key.pem"));
+    // The archive was not applied, so the same stick may be tried again.
+    network.failWith.reset();
+    EXPECT_EQ(agent.provisionFromSource(stick).verdict, agent::AttemptVerdict::Succeeded);
+}
+
+TEST_F(Agent, RenameAfterSuccessWhenConfigured)
+{
+    auto renaming = settings;
+    renaming.afterSuccess = config::AfterSuccess::Rename;
+    agent.setSettings(renaming);
+    put("cam-01");
+    ASSERT_EQ(agent.provisionFromSource(stick).verdict, agent::AttemptVerdict::Succeeded);
+    EXPECT_TRUE(stick.files.count("certificates-omni_cam-01.zip.applied"));
+    EXPECT_FALSE(stick.files.count("certificates-omni_cam-01.zip"));
+}
+
+TEST_F(Agent, ReapplyAtStartUsesTheStoredConfiguration)
+{
+    EXPECT_EQ(agent.reapplyPersisted().value(), std::nullopt); // nothing stored yet
+    EXPECT_EQ(network.applied, 0);
+    put("cam-01");
+    ASSERT_EQ(agent.provisionFromSource(stick).verdict, agent::AttemptVerdict::Succeeded);
+    auto reapplied = agent.reapplyPersisted();
+    ASSERT_TRUE(reapplied) << reapplied.error().message;
+    EXPECT_TRUE(reapplied->has_value());
+    EXPECT_EQ(network.applied, 2);
+}
+
+} // namespace
+} // namespace omni
