@@ -108,6 +108,12 @@ Result<PortReading> readPort(NetworkBackend& backend, const network::NetworkPlan
 
 } // namespace
 
+Result<std::vector<PortOutcome>> resolvePlanPorts(
+    NetworkBackend& backend, const network::NetworkPlan& plan, const network::InterfaceMapping& mapping)
+{
+    return resolvePorts(backend, plan, mapping);
+}
+
 Result<ApplyOutcome> applyNetworkPlan(NetworkBackend& backend, const network::NetworkPlan& plan,
     const network::InterfaceMapping& mapping, const ApplyHooks& hooks)
 {
@@ -241,6 +247,7 @@ Result<ApplyOutcome> applyNetworkPlan(NetworkBackend& backend, const network::Ne
         }
     }
     countRequests();
+    outcome.snapshot = std::move(*snapshot);
     return outcome;
 }
 

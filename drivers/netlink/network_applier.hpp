@@ -20,6 +20,7 @@
 // the outcome says which interfaces need one.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "daemon/core/network/network_plan.hpp"
@@ -44,6 +45,10 @@ struct PortOutcome {
 struct ApplyOutcome {
     std::vector<PortOutcome> ports; // configured ports only (LEAVE_AS_IS ones are not listed)
     std::uint64_t changeRequests = 0; // sent by this apply
+    // The snapshot taken before the changes (absent when nothing had to
+    // change): a caller whose later step (DNS, NTP, DHCP) fails hands it to
+    // NetworkBackend::restore() to undo this completed apply.
+    std::optional<NetworkSnapshot> snapshot;
 
     bool changed() const { return changeRequests != 0; }
     std::vector<InterfaceIdentity> interfacesNeedingDhcpClient() const;
@@ -51,6 +56,13 @@ struct ApplyOutcome {
 
 // Two rounds of changes at most; a third read that still differs fails.
 inline constexpr int kMaxApplyRounds = 2;
+
+// Step 1 alone: every configured port to a present, distinct interface
+// (INTERFACE_MISSING otherwise); nothing is read beyond the links and
+// nothing is changed. For callers that must act on the interfaces before
+// the apply (stopping a DHCP client on a port that becomes static).
+Result<std::vector<PortOutcome>> resolvePlanPorts(
+    NetworkBackend& backend, const network::NetworkPlan& plan, const network::InterfaceMapping& mapping);
 
 Result<ApplyOutcome> applyNetworkPlan(NetworkBackend& backend, const network::NetworkPlan& plan,
     const network::InterfaceMapping& mapping, const ApplyHooks& hooks = {});

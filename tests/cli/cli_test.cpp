@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <iostream>
 #include <regex>
 
 #include <gtest/gtest.h>
@@ -302,6 +303,36 @@ TEST_F(Cli, RequestBodiesAreParsedStrictly)
         EXPECT_EQ(result.exitCode, 1);
         EXPECT_EQ(json(result)["Reason"], "CANNOT_PARSE");
     }
+}
+
+} // namespace
+} // namespace omni
+
+#include "tests/support/raw_zip_builder.hpp"
+
+namespace omni {
+namespace {
+
+TEST_F(Cli, AOneMebibyteFileClaimingFourGibibytesIsRefusedInLittleMemory)
+{
+    // Four entries of a ~256 KiB stored payload each, each claiming 1 GiB:
+    // 4 GiB declared in a file of about 1 MiB.
+    std::vector<archive::testing::RawEntry> entries;
+    for (const char* name : { "manifest.json", "certificate.pem", "private_key.pem", "chain.pem" }) {
+        auto entry = archive::testing::storedEntry(name, std::string(255 * 1024, 'A'));
+        entry.uncompressedSize = 0x40000000U;
+        entries.push_back(entry);
+    }
+    const std::string bytes = archive::testing::buildZip(entries);
+    ASSERT_GT(bytes.size(), 1000U * 1024U);
+    ASSERT_LE(bytes.size(), 1024U * 1024U);
+    const std::string path = directory / "certificates-omni_cam-01.zip";
+    writeFile(path, bytes);
+    const auto result = inspect(path);
+    EXPECT_EQ(result.exitCode, 1);
+    EXPECT_EQ(json(result)["Reason"], "ARCHIVE_TOO_LARGE");
+    EXPECT_LT(result.peakRssKiB, 32 * 1024) << "peak RSS of the inspect process";
+    std::cout << "inspect of a 1 MiB file declaring 4 GiB: peak RSS " << result.peakRssKiB << " KiB\n";
 }
 
 } // namespace
