@@ -29,8 +29,8 @@ bool validInterfaceName(const std::string& name)
         return false;
     }
     return std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_'
-            || c == '-' || c == '@' || c == ':';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+            || c == '_' || c == '-' || c == '@' || c == ':';
     });
 }
 
@@ -46,7 +46,8 @@ std::string describeStatus(int status)
         return "exited with status " + std::to_string(WEXITSTATUS(status));
     }
     if (WIFSIGNALED(status)) {
-        return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+        return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status))
+            + ")";
     }
     return "ended (status " + std::to_string(status) + ")";
 }
@@ -87,7 +88,8 @@ std::chrono::milliseconds restartDelay(const SupervisorOptions& options, unsigne
     if (failuresBefore == 0) {
         return std::chrono::milliseconds { 0 };
     }
-    const auto doubled = options.firstRestartDelay * (std::int64_t { 1 } << std::min(failuresBefore - 1, 16U));
+    const auto doubled
+        = options.firstRestartDelay * (std::int64_t { 1 } << std::min(failuresBefore - 1, 16U));
     return std::min<std::chrono::milliseconds>(options.maxRestartDelay, doubled);
 }
 
@@ -136,7 +138,8 @@ Result<void> DhcpSupervisor::prepareFiles()
                 "DHCP client: the runtime directory: " + made.error().message, directory.string());
         }
     }
-    auto written = system_support::writeFileIfDifferent(leaseDirectory() / "dhcpcd.conf", dhcpcdConfiguration(), 0644);
+    auto written
+        = system_support::writeFileIfDifferent(leaseDirectory() / "dhcpcd.conf", dhcpcdConfiguration(), 0644);
     if (!written) {
         return tl::unexpected(std::move(written.error()).withContext("DHCP client: writing dhcpcd.conf"));
     }
@@ -163,7 +166,8 @@ Result<pid_t> DhcpSupervisor::spawn(const std::string& interfaceName, std::uint3
     const std::string logPath = leaseDirectoryText + "/" + interfaceName + ".log";
     const int logFd = ::open(logPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (logFd < 0) {
-        return tl::unexpected(dhcpError(interfaceName, "cannot open " + logPath + ": " + std::strerror(errno)));
+        return tl::unexpected(
+            dhcpError(interfaceName, "cannot open " + logPath + ": " + std::strerror(errno)));
     }
     const int nullFd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     int namespaceFd = -1;
@@ -242,8 +246,8 @@ Result<bool> DhcpSupervisor::start(const std::string& interfaceName, std::uint32
     if (clients_.count(interfaceName) != 0) {
         return false;
     }
-    for (const auto& [what, path] : { std::pair { "dhcpcd", options_.dhcpcdPath },
-             std::pair { "the dhcpcd hook", options_.hookPath } }) {
+    for (const auto& [what, path] :
+        { std::pair { "dhcpcd", options_.dhcpcdPath }, std::pair { "the dhcpcd hook", options_.hookPath } }) {
         if (::access(path.c_str(), X_OK) != 0) {
             return tl::unexpected(dhcpError(interfaceName,
                 std::string(what) + " " + path.string() + " is not executable: " + std::strerror(errno)

@@ -82,7 +82,8 @@ inline constexpr std::string_view kResolvedRuntimeDirectory = "/run/systemd/reso
 
 // What apply() writes: the marker line, then one nameserver line each for
 // the first three servers; `dropped` receives the others.
-std::string resolvConfContent(const std::vector<std::string>& servers, std::vector<std::string>* dropped = nullptr);
+std::string resolvConfContent(
+    const std::vector<std::string>& servers, std::vector<std::string>* dropped = nullptr);
 
 // The nameserver lines of a resolv.conf, in order.
 std::vector<std::string> nameserversIn(std::string_view resolvConf);
@@ -127,8 +128,8 @@ bool pointsIntoSystemdResolve(const std::filesystem::path& resolvConf);
 // The backend the configuration asks for; `auto` looks at dns.resolv_conf_path.
 // `busAddress` empty: resolved is reached on the system bus (only connected
 // when resolved is selected).
-Result<std::unique_ptr<DnsBackend>> makeDnsBackend(const config::DnsConfig& configuration,
-    const std::string& busAddress = {});
+Result<std::unique_ptr<DnsBackend>> makeDnsBackend(
+    const config::DnsConfig& configuration, const std::string& busAddress = {});
 
 // The backend `auto` picks for this path (Resolved or ResolvConf); any other
 // choice is returned as it is.

@@ -37,8 +37,8 @@ Result<void> writeAtomically(const std::filesystem::path& path, std::string_view
 Result<void> placeSymlink(const std::filesystem::path& path, const std::string& target)
 {
     const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-    const std::filesystem::path temporary
-        = directory / ("." + path.filename().string().substr(0, 200) + ".omni-link-" + std::to_string(getpid()));
+    const std::filesystem::path temporary = directory
+        / ("." + path.filename().string().substr(0, 200) + ".omni-link-" + std::to_string(getpid()));
     ::unlink(temporary.c_str());
     if (::symlink(target.c_str(), temporary.c_str()) != 0) {
         return fileError("cannot create the symlink", temporary, errno);
@@ -50,7 +50,8 @@ Result<void> placeSymlink(const std::filesystem::path& path, const std::string& 
     }
     auto synced = state::syncDirectory(directory);
     if (!synced) {
-        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply, synced.error().message, path.string());
+        return fail(
+            ReasonCode::NetworkApplyFailed, Check::NetworkApply, synced.error().message, path.string());
     }
     return {};
 }
@@ -80,11 +81,13 @@ Result<FileSnapshot> snapshotFile(const std::filesystem::path& path)
     }
     if (!S_ISREG(status.st_mode)) {
         return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
-            path.string() + " is neither a regular file nor a symlink: it is not ours to replace", path.string());
+            path.string() + " is neither a regular file nor a symlink: it is not ours to replace",
+            path.string());
     }
     auto content = state::readRegularFile(path, kMaxManagedFileBytes, false);
     if (!content) {
-        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply, content.error().message, path.string());
+        return fail(
+            ReasonCode::NetworkApplyFailed, Check::NetworkApply, content.error().message, path.string());
     }
     snapshot.kind = FileSnapshot::Kind::Regular;
     snapshot.content = std::move(*content);
@@ -119,7 +122,8 @@ Result<bool> removeFile(const std::filesystem::path& path)
     const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
     auto synced = state::syncDirectory(directory);
     if (!synced) {
-        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply, synced.error().message, path.string());
+        return fail(
+            ReasonCode::NetworkApplyFailed, Check::NetworkApply, synced.error().message, path.string());
     }
     return true;
 }
@@ -134,7 +138,8 @@ Result<bool> restoreFile(const FileSnapshot& snapshot)
     case FileSnapshot::Kind::Absent:
         return removeFile(snapshot.path);
     case FileSnapshot::Kind::Symlink: {
-        if (current->kind == FileSnapshot::Kind::Symlink && current->symlinkTarget == snapshot.symlinkTarget) {
+        if (current->kind == FileSnapshot::Kind::Symlink
+            && current->symlinkTarget == snapshot.symlinkTarget) {
             return false;
         }
         auto placed = placeSymlink(snapshot.path, snapshot.symlinkTarget);

@@ -110,7 +110,8 @@ Result<std::vector<std::string>> ResolvConfBackend::serversInForce(int)
         if (content.error().problem == state::FileProblem::NotFound) {
             return std::vector<std::string> {};
         }
-        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply, content.error().message, path_.string());
+        return fail(
+            ReasonCode::NetworkApplyFailed, Check::NetworkApply, content.error().message, path_.string());
     }
     return nameserversIn(*content);
 }

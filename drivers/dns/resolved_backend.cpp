@@ -85,7 +85,8 @@ ResolvedBackend::ResolvedBackend(system_support::BusPtr bus, std::string busName
 
 Result<std::vector<DnsAddress>> ResolvedBackend::linkServers(int ifindex, const std::string& interfaceName)
 {
-    const std::string step = "DNS (resolved): reading the DNS servers of " + linkLabel(ifindex, interfaceName);
+    const std::string step
+        = "DNS (resolved): reading the DNS servers of " + linkLabel(ifindex, interfaceName);
     const auto failed = [&](const std::string& what, BusError& error, int result) {
         return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
             step + ": " + what + " on " + busName_ + " failed: " + error.describe(result), interfaceName);
@@ -174,7 +175,8 @@ Result<void> ResolvedBackend::setLinkDns(
             result = sd_bus_message_append(request.get(), "i", static_cast<std::int32_t>(server.family));
         }
         if (result >= 0) {
-            result = sd_bus_message_append_array(request.get(), 'y', server.bytes.data(), server.bytes.size());
+            result
+                = sd_bus_message_append_array(request.get(), 'y', server.bytes.data(), server.bytes.size());
         }
         if (result >= 0) {
             result = sd_bus_message_close_container(request.get());
@@ -190,8 +192,8 @@ Result<void> ResolvedBackend::setLinkDns(
     BusMessagePtr reply(replied);
     if (result < 0) {
         return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
-            "DNS (resolved): SetLinkDNS " + linkLabel(ifindex, interfaceName) + " to " + describeServers(servers)
-                + " on " + busName_ + " failed: " + error.describe(result),
+            "DNS (resolved): SetLinkDNS " + linkLabel(ifindex, interfaceName) + " to "
+                + describeServers(servers) + " on " + busName_ + " failed: " + error.describe(result),
             interfaceName);
     }
     return {};
@@ -223,7 +225,8 @@ Result<bool> ResolvedBackend::bringLinkTo(
     if (*current == wanted) {
         return false;
     }
-    auto done = wanted.empty() ? revertLink(ifindex, interfaceName) : setLinkDns(ifindex, interfaceName, wanted);
+    auto done
+        = wanted.empty() ? revertLink(ifindex, interfaceName) : setLinkDns(ifindex, interfaceName, wanted);
     if (!done) {
         return tl::unexpected(std::move(done.error()));
     }

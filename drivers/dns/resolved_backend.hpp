@@ -55,8 +55,10 @@ public:
 private:
     Result<std::vector<DnsAddress>> linkServers(int ifindex, const std::string& interfaceName);
     // Makes the link hold `wanted` (empty: revert); true when a call was made.
-    Result<bool> bringLinkTo(int ifindex, const std::string& interfaceName, const std::vector<DnsAddress>& wanted);
-    Result<void> setLinkDns(int ifindex, const std::string& interfaceName, const std::vector<DnsAddress>& servers);
+    Result<bool> bringLinkTo(
+        int ifindex, const std::string& interfaceName, const std::vector<DnsAddress>& wanted);
+    Result<void> setLinkDns(
+        int ifindex, const std::string& interfaceName, const std::vector<DnsAddress>& servers);
     Result<void> revertLink(int ifindex, const std::string& interfaceName);
 
     system_support::BusPtr bus_;

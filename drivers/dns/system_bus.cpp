@@ -42,7 +42,8 @@ Result<BusPtr> openBus(const std::string& address)
     }
     if (result >= 0) {
         result = sd_bus_set_method_call_timeout(opened,
-            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(kBusCallTimeout).count()));
+            static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::microseconds>(kBusCallTimeout).count()));
     }
     BusPtr bus(opened);
     if (result < 0) {

@@ -37,7 +37,7 @@ public:
     std::string describe(int result) const;
 
 private:
-    sd_bus_error error_ = SD_BUS_ERROR_NULL;
+    sd_bus_error error_ { nullptr, nullptr, 0 }; // SD_BUS_ERROR_NULL is a C compound literal
 };
 
 // Every call the drivers make is answered at once by a healthy service; a

@@ -53,7 +53,10 @@ void addOnce(std::vector<std::string>& into, const std::vector<std::string>& ser
 struct Undo {
     std::vector<std::string> problems;
 
-    void note(const std::string& what, const Error& error) { problems.push_back(what + ": " + error.message); }
+    void note(const std::string& what, const Error& error)
+    {
+        problems.push_back(what + ": " + error.message);
+    }
 
     Error finish(std::string_view step, std::string_view stepTitle, Error failure) const
     {
@@ -64,7 +67,8 @@ struct Undo {
             error.check = Check::InterfaceMapping;
         }
         if (problems.empty()) {
-            error.message += "; rolled back: addresses, routes, DHCP clients, DNS and NTP are as they were before";
+            error.message
+                += "; rolled back: addresses, routes, DHCP clients, DNS and NTP are as they were before";
         } else {
             error.message += "; rolling back failed as well, the network may be half-applied:";
             for (const std::string& problem : problems) {
@@ -200,12 +204,14 @@ Result<ApplySummary> NetworkService::apply(
     auto dnsSnapshot = dns_.snapshot(linksOnly);
     if (!dnsSnapshot) {
         return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
-            "DNS step failed before any change (snapshot): " + dnsSnapshot.error().message, std::string(kStepDns));
+            "DNS step failed before any change (snapshot): " + dnsSnapshot.error().message,
+            std::string(kStepDns));
     }
     auto ntpSnapshot = ntp_.snapshot();
     if (!ntpSnapshot) {
         return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
-            "NTP step failed before any change (snapshot): " + ntpSnapshot.error().message, std::string(kStepNtp));
+            "NTP step failed before any change (snapshot): " + ntpSnapshot.error().message,
+            std::string(kStepNtp));
     }
 
     ApplySummary summary;
@@ -332,12 +338,14 @@ Result<ApplySummary> NetworkService::applyDnsAndNtp(const Applied& applied, cons
     auto dnsSnapshot = dns_.snapshot(settings);
     if (!dnsSnapshot) {
         return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
-            "DNS step failed before any change (snapshot): " + dnsSnapshot.error().message, std::string(kStepDns));
+            "DNS step failed before any change (snapshot): " + dnsSnapshot.error().message,
+            std::string(kStepDns));
     }
     auto ntpSnapshot = ntp_.snapshot();
     if (!ntpSnapshot) {
         return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
-            "NTP step failed before any change (snapshot): " + ntpSnapshot.error().message, std::string(kStepNtp));
+            "NTP step failed before any change (snapshot): " + ntpSnapshot.error().message,
+            std::string(kStepNtp));
     }
     ApplySummary summary;
     if (hooks.beforeStep) {

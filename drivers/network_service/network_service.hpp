@@ -65,7 +65,8 @@ struct ApplySummary {
 
     bool changed() const
     {
-        return changeRequests != 0 || dnsChanged || ntpChanged || !dhcpStarted.empty() || !dhcpStopped.empty();
+        return changeRequests != 0 || dnsChanged || ntpChanged || !dhcpStarted.empty()
+            || !dhcpStopped.empty();
     }
 };
 
@@ -99,7 +100,8 @@ std::optional<bool> carrierFromSysfs(const netlink::InterfaceIdentity& interface
 class NetworkService {
 public:
     NetworkService(netlink::NetworkBackend& network, dns::DnsBackend& dns, ntp::NtpBackend& ntp,
-        dhcp::DhcpSupervisor& dhcp, network::InterfaceMapping mapping, CarrierReader carrier = carrierFromSysfs);
+        dhcp::DhcpSupervisor& dhcp, network::InterfaceMapping mapping,
+        CarrierReader carrier = carrierFromSysfs);
 
     Result<ApplySummary> apply(
         const std::optional<manifest::NetworkingConfiguration>& networking, const ServiceHooks& hooks = {});

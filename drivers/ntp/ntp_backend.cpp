@@ -60,7 +60,8 @@ Result<std::optional<std::string>> readOurFile(const std::filesystem::path& path
         if (content.error().problem == state::FileProblem::NotFound) {
             return std::optional<std::string> {};
         }
-        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply, content.error().message, path.string());
+        return fail(
+            ReasonCode::NetworkApplyFailed, Check::NetworkApply, content.error().message, path.string());
     }
     return std::optional<std::string>(std::move(*content));
 }
@@ -85,8 +86,8 @@ std::string timesyncdDropIn(const std::vector<std::string>& servers, std::vector
         const NtpServer server = parseNtpServer(text);
         if (server.port && *server.port != kDefaultNtpPort && warnings != nullptr) {
             warnings->push_back("NTP: systemd-timesyncd cannot use port " + std::to_string(*server.port)
-                + " (its NTP= setting has no port syntax): " + text + " is used as " + server.host + " on port "
-                + std::to_string(kDefaultNtpPort));
+                + " (its NTP= setting has no port syntax): " + text + " is used as " + server.host
+                + " on port " + std::to_string(kDefaultNtpPort));
         }
         if (std::find(hosts.begin(), hosts.end(), server.host) == hosts.end()) {
             hosts.push_back(server.host);
@@ -126,7 +127,8 @@ Result<void> TimesyncdBackend::restartTimesyncd()
     sd_bus_message* replied = nullptr;
     const std::string unit(kTimesyncdUnit);
     const int result = sd_bus_call_method(bus_.get(), "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-        "org.freedesktop.systemd1.Manager", "RestartUnit", error.get(), &replied, "ss", unit.c_str(), "replace");
+        "org.freedesktop.systemd1.Manager", "RestartUnit", error.get(), &replied, "ss", unit.c_str(),
+        "replace");
     BusMessagePtr reply(replied);
     if (result < 0) {
         return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
@@ -279,8 +281,9 @@ Result<NtpApplyOutcome> ChronyBackend::apply(const network::NtpPlan& plan)
         break;
     }
     if (!changed) {
-        return tl::unexpected(std::move(changed.error()).withContext(
-            "NTP (chrony): setting the servers " + describePlanServers(plan.servers)));
+        return tl::unexpected(
+            std::move(changed.error())
+                .withContext("NTP (chrony): setting the servers " + describePlanServers(plan.servers)));
     }
     if (*changed) {
         auto reloaded = reloadSources();

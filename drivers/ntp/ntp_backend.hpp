@@ -74,7 +74,8 @@ public:
 
 // The drop-in's content for these servers; `warnings` gets one line per
 // dropped port.
-std::string timesyncdDropIn(const std::vector<std::string>& servers, std::vector<std::string>* warnings = nullptr);
+std::string timesyncdDropIn(
+    const std::vector<std::string>& servers, std::vector<std::string>* warnings = nullptr);
 
 class TimesyncdBackend final : public NtpBackend {
 public:

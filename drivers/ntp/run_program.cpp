@@ -123,8 +123,8 @@ ProgramResult runProgram(const std::vector<std::string>& arguments, std::chrono:
         return false;
     };
     while (fds[0].fd >= 0 || fds[1].fd >= 0 || (!exited && exitFd >= 0)) {
-        const auto left
-            = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             result.timedOut = !exited;
             break;

@@ -121,7 +121,8 @@ int ChildProcess::stop()
     return status;
 }
 
-bool waitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout, std::chrono::milliseconds interval)
+bool waitUntil(
+    const std::function<bool()>& done, std::chrono::milliseconds timeout, std::chrono::milliseconds interval)
 {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!done()) {

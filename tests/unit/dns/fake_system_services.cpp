@@ -58,11 +58,12 @@ std::string linkPath(int ifindex)
 
 int refuse(sd_bus_error* error, const char* method)
 {
-    return sd_bus_error_setf(error, "org.freedesktop.DBus.Error.AccessDenied", "%s refused by the test", method);
+    return sd_bus_error_setf(
+        error, "org.freedesktop.DBus.Error.AccessDenied", "%s refused by the test", method);
 }
 
-int linkDnsProperty(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata,
-    sd_bus_error*)
+int linkDnsProperty(
+    sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata, sd_bus_error*)
 {
     const int ifindex = static_cast<int>(reinterpret_cast<std::intptr_t>(userdata));
     int result = sd_bus_message_open_container(reply, 'a', "(iay)");

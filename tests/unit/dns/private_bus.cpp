@@ -38,22 +38,24 @@ PrivateBus::PrivateBus()
     : directory_(makeTemporaryDirectory("bus"))
 {
     const std::filesystem::path config = directory_ / "bus.conf";
-    std::ofstream(config) << "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-                             " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-                             "<busconfig>\n"
-                             "  <type>session</type>\n"
-                             "  <listen>unix:path="
-                          << (directory_ / "socket").string()
-                          << "</listen>\n"
-                             "  <auth>EXTERNAL</auth>\n"
-                             "  <policy context=\"default\">\n"
-                             "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-                             "    <allow eavesdrop=\"true\"/>\n"
-                             "    <allow own=\"*\"/>\n"
-                             "  </policy>\n"
-                             "</busconfig>\n";
-    daemon_ = std::make_unique<ChildProcess>(std::vector<std::string> { "dbus-daemon",
-                                                 "--config-file=" + config.string(), "--print-address", "--nofork" },
+    std::ofstream(config)
+        << "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+           " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+           "<busconfig>\n"
+           "  <type>session</type>\n"
+           "  <listen>unix:path="
+        << (directory_ / "socket").string()
+        << "</listen>\n"
+           "  <auth>EXTERNAL</auth>\n"
+           "  <policy context=\"default\">\n"
+           "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+           "    <allow eavesdrop=\"true\"/>\n"
+           "    <allow own=\"*\"/>\n"
+           "  </policy>\n"
+           "</busconfig>\n";
+    daemon_ = std::make_unique<ChildProcess>(
+        std::vector<std::string> {
+            "dbus-daemon", "--config-file=" + config.string(), "--print-address", "--nofork" },
         (directory_ / "dbus-daemon.log").string());
     address_ = daemon_->readLine();
 }

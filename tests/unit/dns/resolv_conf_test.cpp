@@ -44,7 +44,8 @@ TEST_F(ResolvConfTest, WritesTheMarkerAndOneNameserverLinePerServer)
     ASSERT_TRUE(applied) << applied.error().message;
     EXPECT_TRUE(applied->changed);
     EXPECT_TRUE(applied->warnings.empty());
-    EXPECT_EQ(readFile(path), "# managed by omni-provision\nnameserver 192.0.2.53\nnameserver 2001:db8::53\n");
+    EXPECT_EQ(
+        readFile(path), "# managed by omni-provision\nnameserver 192.0.2.53\nnameserver 2001:db8::53\n");
     EXPECT_EQ(modeOf(path), 0644U);
     // Nothing but the file is left in the directory (no temporary).
     EXPECT_EQ(directory.entries(), std::vector<std::string> { "resolv.conf" });
@@ -52,9 +53,11 @@ TEST_F(ResolvConfTest, WritesTheMarkerAndOneNameserverLinePerServer)
 
 TEST_F(ResolvConfTest, KeepsThreeServersAndNamesTheDroppedOnesInAWarning)
 {
-    auto applied = backend.apply(servers({ "192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "2001:db8::5" }));
+    auto applied
+        = backend.apply(servers({ "192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "2001:db8::5" }));
     ASSERT_TRUE(applied) << applied.error().message;
-    EXPECT_EQ(nameserversIn(readFile(path)), (std::vector<std::string> { "192.0.2.1", "192.0.2.2", "192.0.2.3" }));
+    EXPECT_EQ(
+        nameserversIn(readFile(path)), (std::vector<std::string> { "192.0.2.1", "192.0.2.2", "192.0.2.3" }));
     ASSERT_EQ(applied->warnings.size(), 1U);
     const std::string& warning = applied->warnings[0];
     EXPECT_NE(warning.find("192.0.2.4"), std::string::npos) << warning;
@@ -86,7 +89,8 @@ TEST_F(ResolvConfTest, ReplacesTheFileAtomicallyByRename)
     char buffer[64] = {};
     const ssize_t got = ::pread(reader, buffer, sizeof buffer - 1, 0);
     ::close(reader);
-    EXPECT_EQ(std::string(buffer, static_cast<std::size_t>(std::max<ssize_t>(got, 0))), "nameserver 198.51.100.1\n");
+    EXPECT_EQ(std::string(buffer, static_cast<std::size_t>(std::max<ssize_t>(got, 0))),
+        "nameserver 198.51.100.1\n");
     EXPECT_EQ(nameserversIn(readFile(path)), std::vector<std::string> { "192.0.2.53" });
 }
 
@@ -100,7 +104,8 @@ TEST_F(ResolvConfTest, NoServersLeavesTheFileAlone)
 
 TEST_F(ResolvConfTest, RestoreBringsBackTheExactBytesAndMode)
 {
-    const std::string original = "# written by the factory\nsearch example.com\nnameserver 198.51.100.1\noptions edns0";
+    const std::string original
+        = "# written by the factory\nsearch example.com\nnameserver 198.51.100.1\noptions edns0";
     writeFile(path, original);
     ASSERT_EQ(::chmod(path.c_str(), 0640), 0);
     auto snapshot = backend.snapshot(servers({ "192.0.2.53" }));
@@ -169,7 +174,8 @@ TEST_F(ResolvConfTest, AMissingDirectoryIsNetworkApplyFailedNamingThePath)
 
 TEST_F(ResolvConfTest, ServersInForceAreTheFilesNameservers)
 {
-    writeFile(path, "# comment\nnameserver 192.0.2.1\nnameserver\t2001:db8::2 \nnameservers 1.1.1.1\nsearch x\n");
+    writeFile(
+        path, "# comment\nnameserver 192.0.2.1\nnameserver\t2001:db8::2 \nnameservers 1.1.1.1\nsearch x\n");
     auto inForce = backend.serversInForce(7);
     ASSERT_TRUE(inForce);
     EXPECT_EQ(*inForce, (std::vector<std::string> { "192.0.2.1", "2001:db8::2" }));
@@ -197,7 +203,8 @@ TEST(DnsSelection, AutoPicksResolvedOnlyForASymlinkIntoRunSystemdResolve)
             upwards += "../";
         }
     }
-    std::filesystem::create_symlink(upwards + "run/systemd/resolve/resolv.conf", configuration.resolvConfPath);
+    std::filesystem::create_symlink(
+        upwards + "run/systemd/resolve/resolv.conf", configuration.resolvConfPath);
     EXPECT_EQ(effectiveDnsBackend(configuration), config::DnsBackend::Resolved);
 
     configuration.resolvConfPath = directory / "elsewhere";

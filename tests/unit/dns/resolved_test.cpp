@@ -47,12 +47,12 @@ DnsSettings links(std::vector<LinkDns> list)
 TEST_F(ResolvedTest, SetsEachLinksServersWithItsIfindexAndAddressFamilies)
 {
     startServices();
-    auto applied = backend->apply(links({ { 3, "eth0", { "192.0.2.53", "2001:db8::53" } },
-        { 4, "eth1", { "198.51.100.53" } } }));
+    auto applied = backend->apply(
+        links({ { 3, "eth0", { "192.0.2.53", "2001:db8::53" } }, { 4, "eth1", { "198.51.100.53" } } }));
     ASSERT_TRUE(applied) << applied.error().message;
     EXPECT_TRUE(applied->changed);
-    EXPECT_EQ(services->calls(),
-        (Calls { "SetLinkDNS 3 192.0.2.53 2001:db8::53", "SetLinkDNS 4 198.51.100.53" }));
+    EXPECT_EQ(
+        services->calls(), (Calls { "SetLinkDNS 3 192.0.2.53 2001:db8::53", "SetLinkDNS 4 198.51.100.53" }));
     auto inForce = backend->serversInForce(3);
     ASSERT_TRUE(inForce) << inForce.error().message;
     EXPECT_EQ(*inForce, (std::vector<std::string> { "192.0.2.53", "2001:db8::53" }));
@@ -84,7 +84,8 @@ TEST_F(ResolvedTest, ALinkWeNoLongerGiveServersIsReverted)
 TEST_F(ResolvedTest, RestorePutsBackEachLinksServersAsTheyWere)
 {
     startServices({ {}, { "3=203.0.113.1,2001:db8::1" } });
-    const DnsSettings settings = links({ { 3, "eth0", { "192.0.2.53" } }, { 4, "eth1", { "198.51.100.53" } } });
+    const DnsSettings settings
+        = links({ { 3, "eth0", { "192.0.2.53" } }, { 4, "eth1", { "198.51.100.53" } } });
     auto snapshot = backend->snapshot(settings);
     ASSERT_TRUE(snapshot) << snapshot.error().message;
     ASSERT_TRUE(backend->apply(settings));
