@@ -37,6 +37,8 @@ Error ioError(const std::string& what, const std::filesystem::path& path, int er
         what + " " + path.string() + ": " + std::strerror(error), {} };
 }
 
+} // namespace
+
 bool writeAll(int fd, std::string_view content)
 {
     while (!content.empty()) {
@@ -50,8 +52,6 @@ bool writeAll(int fd, std::string_view content)
     }
     return true;
 }
-
-} // namespace
 
 tl::expected<std::string, ReadFailure> readRegularFile(
     const std::filesystem::path& path, std::uint64_t maxBytes, bool followSymlinks)

@@ -27,6 +27,9 @@ struct ReadFailure {
 tl::expected<std::string, ReadFailure> readRegularFile(
     const std::filesystem::path& path, std::uint64_t maxBytes, bool followSymlinks = true);
 
+// Writes all of content to fd, retrying on EINTR and short writes.
+bool writeAll(int fd, std::string_view content);
+
 // Writes content to path atomically with the given mode.
 Result<void> writeFileAtomically(const std::filesystem::path& path, std::string_view content, mode_t mode);
 

@@ -1,5 +1,7 @@
 #include "drivers/mount/mounted_stick.hpp"
 
+#include "daemon/state/files.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -81,20 +83,6 @@ bool isMountPoint(const std::filesystem::path& path)
     }, parent {};
     return ::lstat(path.c_str(), &self) == 0 && ::lstat(path.parent_path().c_str(), &parent) == 0
         && S_ISDIR(self.st_mode) && self.st_dev != parent.st_dev;
-}
-
-bool writeAll(int fd, std::string_view content)
-{
-    while (!content.empty()) {
-        const ssize_t written = ::write(fd, content.data(), content.size());
-        if (written < 0) {
-            if (errno == EINTR)
-                continue;
-            return false;
-        }
-        content.remove_prefix(static_cast<std::size_t>(written));
-    }
-    return true;
 }
 
 } // namespace
@@ -405,7 +393,7 @@ Result<void> WritableWindow::writeFile(const std::string& name, std::string_view
         ::unlinkat(directory, temporary.c_str(), 0);
         return systemError(step + " '" + temporary + "' on " + where, error, name);
     };
-    if (!writeAll(file.get(), content))
+    if (!state::writeAll(file.get(), content))
         return abandon("writing", errno);
     if (::fsync(file.get()) != 0)
         return abandon("syncing", errno);

@@ -9,6 +9,8 @@
 
 #include <zip.h>
 
+#include "daemon/core/archive/libzip_types.hpp"
+
 #include "daemon/core/archive/central_directory.hpp"
 #include "daemon/core/archive/entry_name.hpp"
 
@@ -17,31 +19,10 @@ namespace {
 
 using detail::printableEntryName;
 
-struct ZipArchiveCloser {
-    void operator()(zip_t* archive) const { zip_discard(archive); }
-};
-struct ZipSourceFreer {
-    void operator()(zip_source_t* source) const { zip_source_free(source); }
-};
-struct ZipFileCloser {
-    void operator()(zip_file_t* file) const { zip_fclose(file); }
-};
-using ZipArchive = std::unique_ptr<zip_t, ZipArchiveCloser>;
-using ZipSource = std::unique_ptr<zip_source_t, ZipSourceFreer>;
-using ZipFile = std::unique_ptr<zip_file_t, ZipFileCloser>;
-
-class ZipError {
-public:
-    ZipError() { zip_error_init(&error_); }
-    ~ZipError() { zip_error_fini(&error_); }
-    ZipError(const ZipError&) = delete;
-    ZipError& operator=(const ZipError&) = delete;
-    zip_error_t* get() { return &error_; }
-    std::string text() { return zip_error_strerror(&error_); }
-
-private:
-    zip_error_t error_ {};
-};
+using detail::ZipArchive;
+using detail::ZipError;
+using detail::ZipFile;
+using detail::ZipSource;
 
 constexpr std::uint16_t kMethodStored = 0;
 constexpr std::uint16_t kMethodDeflate = 8;

@@ -7,32 +7,16 @@
 
 #include <zip.h>
 
+#include "daemon/core/archive/libzip_types.hpp"
+
 #include "daemon/core/archive/entry_name.hpp"
 
 namespace omni::archive {
 namespace {
 
-struct ZipArchiveDiscarder {
-    void operator()(zip_t* archive) const { zip_discard(archive); }
-};
-struct ZipSourceFreer {
-    void operator()(zip_source_t* source) const { zip_source_free(source); }
-};
-using ZipArchive = std::unique_ptr<zip_t, ZipArchiveDiscarder>;
-using ZipSource = std::unique_ptr<zip_source_t, ZipSourceFreer>;
-
-class ZipError {
-public:
-    ZipError() { zip_error_init(&error_); }
-    ~ZipError() { zip_error_fini(&error_); }
-    ZipError(const ZipError&) = delete;
-    ZipError& operator=(const ZipError&) = delete;
-    zip_error_t* get() { return &error_; }
-    std::string text() { return zip_error_strerror(&error_); }
-
-private:
-    zip_error_t error_ {};
-};
+using detail::ZipArchive;
+using detail::ZipError;
+using detail::ZipSource;
 
 // Closes a source opened for reading, whatever happens while reading it.
 class OpenedSource {
