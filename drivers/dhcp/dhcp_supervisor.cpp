@@ -53,32 +53,43 @@ std::string describeStatus(int status)
 }
 
 // Waits up to `timeout` for `pid` (our child) to exit and reaps it; true
-// when it did. A pidfd makes the wait an event, not a polling loop.
+// when it did. A pidfd makes the wait an event; without one (an old
+// kernel, no descriptor left) the child is polled every 20 ms instead.
 bool waitForExit(pid_t pid, std::chrono::milliseconds timeout)
 {
-    int status = 0;
-    const int exitFd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    if (exitFd >= 0) {
-        pollfd exited { exitFd, POLLIN, 0 };
-        const auto deadline = Clock::now() + timeout;
+    const auto reaped = [pid] {
+        int status = 0;
         for (;;) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-            const int ready = ::poll(&exited, 1, static_cast<int>(std::max<long long>(0, left.count())));
-            if (ready >= 0 || errno != EINTR) {
-                break;
+            const pid_t waited = ::waitpid(pid, &status, WNOHANG);
+            if (waited == pid || (waited < 0 && errno == ECHILD)) {
+                return true;
+            }
+            if (waited == 0 || errno != EINTR) {
+                return false;
             }
         }
-        ::close(exitFd);
-    }
-    for (;;) {
-        const pid_t waited = ::waitpid(pid, &status, WNOHANG);
-        if (waited == pid || (waited < 0 && errno == ECHILD)) {
-            return true;
-        }
-        if (waited == 0 || errno != EINTR) {
+    };
+    const auto deadline = Clock::now() + timeout;
+    const int exitFd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    pollfd exited { exitFd, POLLIN, 0 };
+    while (!reaped()) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) {
+            if (exitFd >= 0) {
+                ::close(exitFd);
+            }
             return false;
         }
+        if (exitFd >= 0) {
+            ::poll(&exited, 1, static_cast<int>(left.count()));
+        } else {
+            ::poll(nullptr, 0, static_cast<int>(std::min<long long>(left.count(), 20)));
+        }
     }
+    if (exitFd >= 0) {
+        ::close(exitFd);
+    }
+    return true;
 }
 
 // No delay for the first failure in a row, then firstRestartDelay doubling
@@ -149,7 +160,7 @@ Result<void> DhcpSupervisor::prepareFiles()
 Result<pid_t> DhcpSupervisor::spawn(const std::string& interfaceName, std::uint32_t metric)
 {
     const std::string leaseDirectoryText = leaseDirectory().string();
-    const std::vector<std::string> arguments { options_.dhcpcdPath.string(), "--nobackground", "--ipv4only",
+    const std::vector<std::string> arguments { options_.dhcpcdPath.string(), "--nobackground", "--debug", "--ipv4only",
         "--nodev", "--config", leaseDirectoryText + "/dhcpcd.conf", "--script", options_.hookPath.string(),
         "--env", "OMNI_PROVISION_LEASE_DIR=" + leaseDirectoryText, "--metric", std::to_string(metric),
         interfaceName };
@@ -406,7 +417,10 @@ std::optional<Lease> DhcpSupervisor::lease(const std::string& interfaceName) con
         return std::nullopt;
     }
     auto parsed = parseLease(*content);
-    if (!parsed || parsed->interfaceName != interfaceName) {
+    // dhcpcd's $pid is the process we started: a lease another client wrote
+    // (one killed while its hook still ran) is not this client's.
+    if (!parsed || parsed->interfaceName != interfaceName
+        || (parsed->pid != 0 && parsed->pid != *pid(interfaceName))) {
         return std::nullopt;
     }
     return parsed;

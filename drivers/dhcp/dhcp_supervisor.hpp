@@ -103,7 +103,7 @@ public:
     unsigned restarts(const std::string& interfaceName) const;
 
     // The lease the running client recorded; nullopt without one (none yet,
-    // expired, or the client is not running).
+    // expired, the client is not running, or the file names another pid).
     std::optional<Lease> lease(const std::string& interfaceName) const;
     std::filesystem::path leasePath(const std::string& interfaceName) const;
     std::filesystem::path leaseDirectory() const { return options_.runtimeDirectory / "dhcp"; }

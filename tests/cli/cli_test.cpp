@@ -1,10 +1,11 @@
 // The omni-provision command line as a user runs it: a real process, real
 // files, the exit codes and JSON bodies of DESIGN.md section 6.
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
-#include <regex>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

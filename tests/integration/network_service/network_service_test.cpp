@@ -243,7 +243,7 @@ TEST_F(NetworkServiceTest, SwitchingADhcpPortToStaticStopsItsClientAndDropsTheLe
     ASSERT_TRUE(applied) << applied.error().message;
     EXPECT_EQ(applied->dhcpStopped, std::vector<std::string> { port1 });
     EXPECT_FALSE(supervisor->supervises(port1));
-    EXPECT_EQ(omni::testing::liveProcessesInGroup(client), std::vector<int> {});
+    EXPECT_TRUE(waitUntil([&] { return omni::testing::liveProcessesInGroup(client).empty(); }, 5s));
     EXPECT_EQ(lab.addressesOf(port1), std::vector<std::string> { "10.77.0.2/24" });
     const auto routes = defaultRoutesOf(port1);
     ASSERT_EQ(routes.size(), 1U) << routes.dump();

@@ -268,6 +268,14 @@ TEST_F(SupervisorTest, StopTerminatesAndForgetsTheLease)
     ASSERT_TRUE(lease);
     EXPECT_EQ(lease->addressWithPrefix(), "10.9.0.5/24");
     const pid_t pid = supervisor.pid("dut7").value();
+    // A lease written by another dhcpcd (an earlier, killed one) is not this client's.
+    writeFile(supervisor.leasePath("dut7"),
+        "interface=dut7\nreason=BOUND\npid=" + std::to_string(pid + 100000)
+            + "\nip_address=10.9.0.6\nsubnet_cidr=24\n");
+    EXPECT_FALSE(supervisor.lease("dut7"));
+    writeFile(supervisor.leasePath("dut7"),
+        "interface=dut7\nreason=BOUND\npid=" + std::to_string(pid)
+            + "\nip_address=10.9.0.5\nsubnet_cidr=24\n");
     const StopOutcome stopped = supervisor.stop("dut7");
     EXPECT_TRUE(stopped.wasRunning);
     EXPECT_FALSE(stopped.killed);
