@@ -63,6 +63,9 @@ std::string dhcpcdConfiguration();
 struct StopOutcome {
     bool wasRunning = false; // false: only a pending restart was cancelled
     bool killed = false; // SIGTERM was not enough within stopTimeout
+    // When killed: what /proc said about the client before the SIGKILL
+    // (state, wait channel, signal masks), for the journal.
+    std::string killedWhile;
     std::optional<Lease> lastLease; // the lease it held, to check it is gone
 };
 

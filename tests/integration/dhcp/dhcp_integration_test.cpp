@@ -137,7 +137,8 @@ TEST_F(DhcpIntegrationTest, StoppingRemovesTheLeaseAddressAndRoutes)
     const pid_t pid = supervisor->pid(device).value();
     const StopOutcome stopped = supervisor->stop(device);
     EXPECT_TRUE(stopped.wasRunning);
-    EXPECT_FALSE(stopped.killed) << "dhcpcd did not stop on SIGTERM in time; it said: "
+    EXPECT_FALSE(stopped.killed) << "dhcpcd did not stop on SIGTERM in time (" << stopped.killedWhile
+                                 << "); it said: "
                                  << readFile(lab.directory() / "run" / "dhcp" / (device + ".log"));
     ASSERT_TRUE(stopped.lastLease);
     EXPECT_EQ(stopped.lastLease->address, lease->address);
