@@ -28,8 +28,10 @@ struct PortFacts {
     std::vector<std::string> addresses; // "192.168.1.10/24"
     std::optional<std::string> gateway; // default route's gateway on this interface
     std::optional<bool> gatewayAnswered; // ARP within 2 s; absent when not probed
+    std::optional<std::string> leaseAddress; // DHCP: the lease's address with its prefix
     std::vector<std::string> dns;
-    std::vector<std::string> ntp;
+    std::vector<std::string> ntp; // empty: the device's default list
+    std::string problem; // why a fact could not be read, else empty
 };
 
 class NetworkConfigurator {

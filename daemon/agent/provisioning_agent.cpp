@@ -64,6 +64,15 @@ bool isValidName(const std::string& name)
         .has_value();
 }
 
+std::string describeTimes(const StageTimes& times)
+{
+    return "find=" + std::to_string(times.find) + " verify=" + std::to_string(times.verify)
+        + " apply=" + std::to_string(times.apply) + " persist=" + std::to_string(times.persist)
+        + " receipt=" + std::to_string(times.receipt);
+}
+
+} // namespace
+
 Result<std::optional<manifest::NetworkingConfiguration>> networkingFromJson(const nlohmann::json& stored)
 {
     if (stored.is_null())
@@ -77,15 +86,6 @@ Result<std::optional<manifest::NetworkingConfiguration>> networkingFromJson(cons
     }
     return request->networking;
 }
-
-std::string describeTimes(const StageTimes& times)
-{
-    return "find=" + std::to_string(times.find) + " verify=" + std::to_string(times.verify)
-        + " apply=" + std::to_string(times.apply) + " persist=" + std::to_string(times.persist)
-        + " receipt=" + std::to_string(times.receipt);
-}
-
-} // namespace
 
 AgentSettings AgentSettings::fromConfig(const config::Config& config, trust::UnixTime buildEpoch)
 {

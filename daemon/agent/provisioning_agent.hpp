@@ -106,4 +106,8 @@ std::vector<ReceiptFile> renderReceipt(const AttemptReport& report, trust::UnixT
 // The `inspect --json` object plus "Status" (for `apply --json`).
 nlohmann::json attemptJson(const AttemptReport& report);
 
+// The NetworkingConfiguration stored in status.json, validated again (null:
+// none). An invalid one is INTERNAL_ERROR: state we wrote ourselves is bad.
+Result<std::optional<manifest::NetworkingConfiguration>> networkingFromJson(const nlohmann::json& stored);
+
 } // namespace omni::agent

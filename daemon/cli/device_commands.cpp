@@ -46,7 +46,8 @@ int runApply(const ApplyOptions& options)
     auto anchors = loadConfiguredAnchors(*configuration);
     if (!anchors)
         return reportUsage("apply", anchors.error());
-    auto network = network_glue::KernelNetworkConfigurator::open(configuration->interfaces);
+    // dhcpcd clients outlive this command; the next apply or the daemon adopts them.
+    auto network = network_glue::KernelNetworkConfigurator::open(*configuration, { true });
     if (!network) {
         std::cerr << "omni-provision apply: " << network.error().message << "\n";
         return kExitUsage;
@@ -138,42 +139,65 @@ int runNetworkShow(const NetworkShowOptions& options)
     auto configuration = loadDeviceConfig(options.device);
     if (!configuration)
         return reportUsage("network show", configuration.error());
-    auto network = network_glue::KernelNetworkConfigurator::open(configuration->interfaces);
+    auto network = network_glue::KernelNetworkConfigurator::open(*configuration, { true });
     if (!network) {
         std::cerr << "omni-provision network show: " << network.error().message << "\n";
         return kExitUsage;
     }
-    // What is in force is the stored configuration's plan; show its modes.
+    // The modes are those of the stored configuration; every other fact is read from the system.
     state::DeviceState deviceState(configuration->stateDirectory);
+    const auto status = deviceState.load();
+    if (status && status->applied) {
+        auto networking = agent::networkingFromJson(status->applied->networkingConfiguration);
+        auto assumed = networking ? (*network)->assumeInForce(*networking)
+                                  : Result<void>(tl::unexpected(networking.error()));
+        if (!assumed)
+            std::cerr << "omni-provision network show: the stored configuration: " << assumed.error().message
+                      << "\n";
+    }
     const auto ports = (*network)->describe(false);
     nlohmann::ordered_json json = nlohmann::ordered_json::array();
     for (const auto& port : ports) {
         if (options.json) {
+            const auto optional = [](const auto& value) { return value ? nlohmann::json(*value) : nullptr; };
             json.push_back({ { "Port", port.port }, { "Mapping", port.mapping },
-                { "Interface", port.interfaceName ? nlohmann::json(*port.interfaceName) : nullptr },
-                { "MacAddress", port.macAddress },
-                { "Carrier", port.carrier ? nlohmann::json(*port.carrier) : nullptr },
-                { "Addresses", port.addresses },
-                { "Gateway", port.gateway ? nlohmann::json(*port.gateway) : nullptr } });
+                { "Interface", optional(port.interfaceName) }, { "MacAddress", port.macAddress },
+                { "Carrier", optional(port.carrier) },
+                { "Mode", port.mode.empty() ? nullptr : nlohmann::json(port.mode) },
+                { "Addresses", port.addresses }, { "Gateway", optional(port.gateway) },
+                { "LeaseAddress", optional(port.leaseAddress) }, { "Dns", port.dns }, { "Ntp", port.ntp },
+                { "Problem", port.problem.empty() ? nullptr : nlohmann::json(port.problem) } });
             continue;
         }
         std::cout << port.port << " (" << port.mapping << "): ";
         if (!port.interfaceName) {
-            std::cout << "no such interface\n";
+            std::cout << "no such interface" << (port.problem.empty() ? "" : " (" + port.problem + ")")
+                      << "\n";
             continue;
         }
+        const auto list = [](const std::vector<std::string>& items, const char* none) {
+            std::string text;
+            for (const auto& item : items)
+                text += " " + item;
+            return items.empty() ? std::string(" ") + none : text;
+        };
         std::cout << *port.interfaceName << " " << port.macAddress << " link "
-                  << (port.carrier ? (*port.carrier ? "up" : "down") : "unknown") << "\n  addresses:";
-        for (const auto& address : port.addresses)
-            std::cout << " " << address;
-        std::cout << (port.addresses.empty() ? " none" : "")
-                  << "\n  gateway:   " << port.gateway.value_or("none") << "\n";
+                  << (port.carrier ? (*port.carrier ? "up" : "down") : "unknown") << "\n"
+                  << "  mode:      " << (port.mode.empty() ? "not configured by omni-provision" : port.mode)
+                  << "\n"
+                  << "  addresses:" << list(port.addresses, "none") << "\n"
+                  << "  gateway:   " << port.gateway.value_or("none") << "\n";
+        if (port.mode == "DHCP")
+            std::cout << "  lease:     " << port.leaseAddress.value_or("none yet") << "\n";
+        std::cout << "  dns:      " << list(port.dns, "none") << "\n"
+                  << "  ntp:      " << list(port.ntp, "the device's default servers") << "\n";
+        if (!port.problem.empty())
+            std::cout << "  problem:   " << port.problem << "\n";
     }
     if (options.json)
         std::cout << json.dump(2) << "\n";
-    if (auto status = deviceState.load(); status && status->applied && !options.json)
-        std::cout << "Configured by " << status->applied->name << ": "
-                  << status->applied->networkingConfiguration.dump() << "\n";
+    if (status && status->applied && !options.json)
+        std::cout << "Configured by " << status->applied->name << " (" << status->applied->deviceId << ")\n";
     return kExitOk;
 }
 

@@ -1,5 +1,8 @@
 #include "daemon/main/daemon.hpp"
 
+#include <sys/inotify.h>
+
+#include <chrono>
 #include <csignal>
 #include <ctime>
 
@@ -84,6 +87,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options)
 
 Daemon::~Daemon()
 {
+    sd_event_source_unref(dhcpRestartTimer_);
+    sd_event_source_unref(leaseWatch_);
     sd_event_source_unref(udevSource_);
     sd_event_unref(event_);
 }
@@ -99,12 +104,12 @@ Result<void> Daemon::applyConfiguration(config::Config configuration)
 
     anchors_ = std::make_unique<trust::TrustAnchors>(std::move(*anchors));
     if (!network_) {
-        auto network = network_glue::KernelNetworkConfigurator::open(configuration.interfaces);
+        auto network = network_glue::KernelNetworkConfigurator::open(configuration);
         if (!network)
             return tl::unexpected(network.error());
         network_ = std::move(*network);
-    } else {
-        network_->setMapping(configuration.interfaces);
+    } else if (auto reconfigured = network_->reconfigure(configuration); !reconfigured) {
+        return tl::unexpected(reconfigured.error());
     }
     state_ = std::make_unique<state::DeviceState>(configuration.stateDirectory);
     agent_ = std::make_unique<agent::ProvisioningAgent>(
@@ -292,6 +297,12 @@ int Daemon::onSignal(sd_event_source* source, const struct signalfd_siginfo* inf
 {
     auto* daemon = static_cast<Daemon*>(userdata);
     try {
+        if (info->ssi_signo == SIGCHLD) {
+            for (const auto& line : daemon->network_->onChildExit())
+                log::plain(log::Priority::Warning, line);
+            daemon->scheduleDhcpRestart();
+            return 0;
+        }
         if (info->ssi_signo == SIGHUP) {
             sd_notify(0, "RELOADING=1");
             daemon->reload();
@@ -308,6 +319,71 @@ int Daemon::onSignal(sd_event_source* source, const struct signalfd_siginfo* inf
     }
 }
 
+Result<void> Daemon::watchLeases()
+{
+    const auto directory = network_->leaseDirectory();
+    if (auto made = state::ensureDirectory(directory, 0755); !made)
+        return tl::unexpected(made.error());
+    const int added = sd_event_add_inotify(event_, &leaseWatch_, directory.c_str(),
+        IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_ONLYDIR, &Daemon::onLeaseChange, this);
+    if (added < 0)
+        return tl::unexpected(
+            configurationError("cannot watch " + directory.string() + ": " + std::string(strerror(-added))));
+    return {};
+}
+
+int Daemon::onLeaseChange(sd_event_source*, const struct inotify_event* change, void* userdata) noexcept
+{
+    auto* daemon = static_cast<Daemon*>(userdata);
+    try {
+        const std::string name = change->len > 0 ? change->name : "";
+        if (name.size() < 7 || name.front() == '.' || name.compare(name.size() - 6, 6, ".lease") != 0)
+            return 0;
+        auto refreshed = daemon->network_->refreshFromLeases();
+        if (!refreshed)
+            log::reason(log::Priority::Error, refreshed.error().reason,
+                "applying DNS and NTP of the DHCP lease failed: " + refreshed.error().message);
+        else if (refreshed->changed())
+            log::plain(log::Priority::Info, "DHCP lease " + name + ": DNS and NTP updated");
+    } catch (const std::exception& error) {
+        log::plain(log::Priority::Error, std::string("internal error on a lease change: ") + error.what());
+    }
+    return 0;
+}
+
+void Daemon::scheduleDhcpRestart()
+{
+    const auto due = network_->nextDhcpRestartAt();
+    if (!due) {
+        if (dhcpRestartTimer_)
+            sd_event_source_set_enabled(dhcpRestartTimer_, SD_EVENT_OFF);
+        return;
+    }
+    const auto at = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(due->time_since_epoch()).count());
+    if (dhcpRestartTimer_) {
+        sd_event_source_set_time(dhcpRestartTimer_, at);
+        sd_event_source_set_enabled(dhcpRestartTimer_, SD_EVENT_ONESHOT);
+        return;
+    }
+    // steady_clock is CLOCK_MONOTONIC on Linux.
+    sd_event_add_time(
+        event_, &dhcpRestartTimer_, CLOCK_MONOTONIC, at, 100000, &Daemon::onDhcpRestartDue, this);
+}
+
+int Daemon::onDhcpRestartDue(sd_event_source*, uint64_t, void* userdata) noexcept
+{
+    auto* daemon = static_cast<Daemon*>(userdata);
+    try {
+        daemon->network_->restartDueDhcpClients();
+        daemon->scheduleDhcpRestart();
+    } catch (const std::exception& error) {
+        log::plain(
+            log::Priority::Error, std::string("internal error restarting a DHCP client: ") + error.what());
+    }
+    return 0;
+}
+
 int Daemon::run()
 {
     if (int created = sd_event_default(&event_); created < 0) {
@@ -316,12 +392,15 @@ int Daemon::run()
     }
     sigset_t signals;
     sigemptyset(&signals);
-    for (int signal : { SIGTERM, SIGINT, SIGHUP })
+    for (int signal : { SIGTERM, SIGINT, SIGHUP, SIGCHLD })
         sigaddset(&signals, signal);
     sigprocmask(SIG_BLOCK, &signals, nullptr);
-    for (int signal : { SIGTERM, SIGINT, SIGHUP })
+    for (int signal : { SIGTERM, SIGINT, SIGHUP, SIGCHLD })
         sd_event_add_signal(event_, nullptr, signal, &Daemon::onSignal, this);
     sd_event_set_watchdog(event_, 1);
+    if (auto watched = watchLeases(); !watched)
+        log::plain(log::Priority::Warning,
+            "DNS and NTP from DHCP leases will not follow lease changes: " + watched.error().message);
 
     if (auto opened = openMonitor(); !opened) {
         log::plain(log::Priority::Error, opened.error().message);

@@ -51,6 +51,12 @@ private:
     static int onUdev(sd_event_source* source, int fd, uint32_t events, void* userdata) noexcept;
     static int onSignal(
         sd_event_source* source, const struct signalfd_siginfo* info, void* userdata) noexcept;
+    // DHCP: DNS and NTP follow the leases; dead clients are restarted on time.
+    Result<void> watchLeases();
+    void scheduleDhcpRestart();
+    static int onLeaseChange(
+        sd_event_source* source, const struct inotify_event* change, void* userdata) noexcept;
+    static int onDhcpRestartDue(sd_event_source* source, uint64_t usec, void* userdata) noexcept;
 
     DaemonOptions options_;
     config::Config config_;
@@ -62,6 +68,8 @@ private:
     std::unique_ptr<led::StatusLed> led_;
     sd_event* event_ = nullptr;
     sd_event_source* udevSource_ = nullptr;
+    sd_event_source* leaseWatch_ = nullptr;
+    sd_event_source* dhcpRestartTimer_ = nullptr;
     // Disks on which an archive was found since they were plugged in: an
     // empty second partition of the same stick is not a failed attempt.
     std::set<std::string> disksWithArchive_;

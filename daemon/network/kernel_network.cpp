@@ -1,91 +1,111 @@
 #include "daemon/network/kernel_network.hpp"
 
-#include <fstream>
-
-#include "daemon/core/manifest/ipv4.hpp"
-#include "drivers/netlink/network_applier.hpp"
-
 namespace omni::network_glue {
-namespace {
-
-std::optional<bool> readCarrier(const std::string& interfaceName)
-{
-    std::ifstream carrier("/sys/class/net/" + interfaceName + "/carrier");
-    char value = 0;
-    if (!(carrier >> value))
-        return std::nullopt;
-    return value == '1';
-}
-
-} // namespace
 
 Result<std::unique_ptr<KernelNetworkConfigurator>> KernelNetworkConfigurator::open(
-    network::InterfaceMapping mapping)
+    const config::Config& configuration, KernelNetworkOptions options)
 {
-    auto backend = netlink::NetlinkBackend::open();
-    if (!backend)
-        return tl::unexpected(backend.error());
-    return std::unique_ptr<KernelNetworkConfigurator>(
-        new KernelNetworkConfigurator(std::move(*backend), std::move(mapping)));
+    auto netlink = netlink::NetlinkBackend::open();
+    if (!netlink)
+        return tl::unexpected(netlink.error());
+    std::unique_ptr<KernelNetworkConfigurator> configurator(new KernelNetworkConfigurator());
+    configurator->netlink_ = std::move(*netlink);
+    dhcp::SupervisorOptions dhcpOptions;
+    dhcpOptions.dhcpcdPath = configuration.dhcp.dhcpcdPath;
+    dhcpOptions.runtimeDirectory = configuration.runtimeDirectory;
+    dhcpOptions.keepClientsOnExit = options.keepDhcpClientsOnExit;
+    configurator->dhcp_ = std::make_unique<dhcp::DhcpSupervisor>(std::move(dhcpOptions));
+    if (auto built = configurator->build(configuration); !built)
+        return tl::unexpected(built.error());
+    return configurator;
 }
 
-KernelNetworkConfigurator::KernelNetworkConfigurator(
-    std::unique_ptr<netlink::NetlinkBackend> backend, network::InterfaceMapping mapping)
-    : backend_(std::move(backend))
-    , mapping_(std::move(mapping))
+KernelNetworkConfigurator::~KernelNetworkConfigurator()
 {
+    // The service refers to the backends and the supervisor: it goes first.
+    service_.reset();
+}
+
+Result<void> KernelNetworkConfigurator::build(const config::Config& configuration)
+{
+    auto dns = dns::makeDnsBackend(configuration.dns);
+    if (!dns)
+        return tl::unexpected(dns.error());
+    auto ntp = ntp::makeNtpBackend(configuration.ntp);
+    if (!ntp)
+        return tl::unexpected(ntp.error());
+    service_.reset();
+    dns_ = std::move(*dns);
+    ntp_ = std::move(*ntp);
+    service_ = std::make_unique<network_service::NetworkService>(
+        *netlink_, *dns_, *ntp_, *dhcp_, configuration.interfaces);
+    return {};
+}
+
+Result<void> KernelNetworkConfigurator::reconfigure(const config::Config& configuration)
+{
+    return build(configuration);
 }
 
 Result<agent::NetworkApplySummary> KernelNetworkConfigurator::apply(
     const std::optional<manifest::NetworkingConfiguration>& networking)
 {
-    auto plan = network::planNetwork(networking, mapping_);
-    if (!plan)
-        return tl::unexpected(plan.error());
-    auto outcome = netlink::applyNetworkPlan(*backend_, *plan, mapping_);
-    if (!outcome)
-        return tl::unexpected(outcome.error());
-    for (auto port : network::kEthernetPorts)
-        if ((*plan)[port].mode != network::InterfaceMode::LeaveAsIs)
-            modes_[static_cast<std::size_t>(port)] = std::string(network::toString((*plan)[port].mode));
-    dns_ = plan->dnsServers;
-    if (plan->ntp.action != network::NtpAction::Untouched)
-        ntp_ = plan->ntp.servers;
-    return agent::NetworkApplySummary { outcome->changeRequests, {} };
+    auto applied = service_->apply(networking);
+    if (!applied)
+        return tl::unexpected(applied.error());
+    agent::NetworkApplySummary summary;
+    summary.changeRequests = applied->changeRequests + (applied->dnsChanged ? 1 : 0)
+        + (applied->ntpChanged ? 1 : 0) + applied->dhcpStarted.size() + applied->dhcpStopped.size();
+    summary.warnings = applied->warnings;
+    return summary;
 }
 
 std::vector<agent::PortFacts> KernelNetworkConfigurator::describe(bool)
 {
     std::vector<agent::PortFacts> ports;
-    auto routes = backend_->observeDefaultRoutes();
-    for (auto port : network::kEthernetPorts) {
-        agent::PortFacts facts;
-        facts.port = std::string(network::toString(port));
-        const auto& mapping = mapping_[port];
-        facts.mapping = mapping.matcher ? network::describe(*mapping.matcher) : "not mapped";
-        facts.mode = modes_[static_cast<std::size_t>(port)];
-        if (mapping.matcher) {
-            if (auto identity = backend_->resolve(*mapping.matcher)) {
-                facts.interfaceName = identity->name;
-                facts.macAddress = identity->macAddress;
-                facts.carrier = readCarrier(identity->name);
-                if (auto observed = backend_->observeInterface(identity->ifindex))
-                    for (const auto& address : observed->addresses)
-                        facts.addresses.push_back(manifest::formatIpv4(address.address) + "/"
-                            + std::to_string(address.prefixLength));
-                if (routes)
-                    for (const auto& route : *routes)
-                        if (route.ifindex == identity->ifindex && route.gateway != 0) {
-                            facts.gateway = manifest::formatIpv4(route.gateway);
-                            break;
-                        }
-                facts.dns = dns_;
-                facts.ntp = ntp_;
-            }
-        }
-        ports.push_back(std::move(facts));
+    for (auto& fact : service_->describe()) {
+        agent::PortFacts port;
+        port.port = std::string(network::toString(fact.port));
+        port.mapping = fact.mapping.empty() ? "not mapped" : fact.mapping;
+        port.interfaceName = fact.interfaceName;
+        port.macAddress = fact.macAddress;
+        port.carrier = fact.carrier;
+        port.mode = fact.mode;
+        port.addresses = std::move(fact.addresses);
+        port.gateway = fact.gateway;
+        port.leaseAddress = fact.leaseAddress;
+        port.dns = std::move(fact.dns);
+        port.ntp = std::move(fact.ntp);
+        port.problem = std::move(fact.problem);
+        ports.push_back(std::move(port));
     }
     return ports;
+}
+
+std::vector<std::string> KernelNetworkConfigurator::onChildExit()
+{
+    std::vector<std::string> lines;
+    for (const auto& exit : dhcp_->reap())
+        lines.push_back("the DHCP client of " + exit.interfaceName + " (pid " + std::to_string(exit.pid)
+            + ") " + exit.status + "; restarting it "
+            + (exit.restartIn.count() == 0 ? std::string("now")
+                                           : "in " + std::to_string(exit.restartIn.count()) + " ms"));
+    return lines;
+}
+
+std::optional<std::chrono::steady_clock::time_point> KernelNetworkConfigurator::nextDhcpRestartAt() const
+{
+    return dhcp_->nextRestartAt();
+}
+
+void KernelNetworkConfigurator::restartDueDhcpClients()
+{
+    dhcp_->restartDue();
+}
+
+Result<network_service::ApplySummary> KernelNetworkConfigurator::refreshFromLeases()
+{
+    return service_->refreshFromLeases();
 }
 
 } // namespace omni::network_glue

@@ -1,34 +1,64 @@
 #pragma once
-// The agent's NetworkConfigurator on the real system: the plan of
-// daemon/core/network applied through the netlink driver (addresses, routes,
-// links). DNS, NTP and the DHCP client join through the network service.
+// The agent's NetworkConfigurator on the real system: the network service of
+// drivers/network_service (netlink addresses and routes, supervised dhcpcd
+// clients, DNS and NTP backends, one rollback) built from the configuration.
 #include <memory>
 
+#include "config/config.hpp"
 #include "daemon/agent/network_configurator.hpp"
-#include "daemon/core/network/interface_mapping.hpp"
+#include "drivers/dhcp/dhcp_supervisor.hpp"
+#include "drivers/dns/dns_backend.hpp"
 #include "drivers/netlink/netlink_backend.hpp"
+#include "drivers/network_service/network_service.hpp"
+#include "drivers/ntp/ntp_backend.hpp"
 
 namespace omni::network_glue {
 
+struct KernelNetworkOptions {
+    // `omni-provision apply` exits after applying: its dhcpcd clients stay
+    // and the next supervisor adopts them. The daemon stops its own.
+    bool keepDhcpClientsOnExit = false;
+};
+
 class KernelNetworkConfigurator final : public agent::NetworkConfigurator {
 public:
-    static Result<std::unique_ptr<KernelNetworkConfigurator>> open(network::InterfaceMapping mapping);
+    // Errors: NETWORK_APPLY_FAILED when netlink cannot be opened. D-Bus is
+    // connected only when a step needs it.
+    static Result<std::unique_ptr<KernelNetworkConfigurator>> open(
+        const config::Config& configuration, KernelNetworkOptions options = {});
+    ~KernelNetworkConfigurator() override;
 
     Result<agent::NetworkApplySummary> apply(
         const std::optional<manifest::NetworkingConfiguration>& networking) override;
     std::vector<agent::PortFacts> describe(bool probeGateways) override;
 
-    void setMapping(network::InterfaceMapping mapping) { mapping_ = std::move(mapping); }
+    // For a program that only reports: the stored configuration's modes.
+    Result<void> assumeInForce(const std::optional<manifest::NetworkingConfiguration>& networking)
+    {
+        return service_->assumeInForce(networking);
+    }
+
+    // SIGHUP: the mapping and the DNS/NTP backends follow the new
+    // configuration; running DHCP clients are kept (the next apply adjusts them).
+    Result<void> reconfigure(const config::Config& configuration);
+
+    // For the event loop: a DHCP client ended (SIGCHLD), a restart is due, a
+    // lease changed. Each returns what the journal should say.
+    std::vector<std::string> onChildExit();
+    std::optional<std::chrono::steady_clock::time_point> nextDhcpRestartAt() const;
+    void restartDueDhcpClients();
+    Result<network_service::ApplySummary> refreshFromLeases();
+    std::filesystem::path leaseDirectory() const { return dhcp_->leaseDirectory(); }
 
 private:
-    KernelNetworkConfigurator(
-        std::unique_ptr<netlink::NetlinkBackend> backend, network::InterfaceMapping mapping);
+    KernelNetworkConfigurator() = default;
+    Result<void> build(const config::Config& configuration);
 
-    std::unique_ptr<netlink::NetlinkBackend> backend_;
-    network::InterfaceMapping mapping_;
-    std::array<std::string, 2> modes_; // what the last apply set per port
-    std::vector<std::string> dns_;
-    std::vector<std::string> ntp_;
+    std::unique_ptr<netlink::NetlinkBackend> netlink_;
+    std::unique_ptr<dhcp::DhcpSupervisor> dhcp_;
+    std::unique_ptr<dns::DnsBackend> dns_;
+    std::unique_ptr<ntp::NtpBackend> ntp_;
+    std::unique_ptr<network_service::NetworkService> service_;
 };
 
 } // namespace omni::network_glue

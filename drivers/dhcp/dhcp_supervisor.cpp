@@ -50,15 +50,22 @@ std::string describeStatus(int status)
         return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status))
             + ")";
     }
+    if (status == -1) {
+        return "ended (it was adopted, so its exit status is unknown)";
+    }
     return "ended (status " + std::to_string(status) + ")";
 }
 
-// Waits up to `timeout` for `pid` (our child) to exit and reaps it; true
-// when it did. A pidfd makes the wait an event; without one (an old
+// Waits up to `timeout` for `pid` to exit and reaps it when it is our
+// child; true when it did. A pidfd makes the wait an event; without one (an old
 // kernel, no descriptor left) the child is polled every 20 ms instead.
-bool waitForExit(pid_t pid, std::chrono::milliseconds timeout)
+bool waitForExit(pid_t pid, std::chrono::milliseconds timeout, bool ourChild = true)
 {
-    const auto reaped = [pid] {
+    const auto reaped = [pid, ourChild] {
+        if (!ourChild) {
+            // Someone else reaps it; gone (or a zombie awaiting its parent) is exited.
+            return ::kill(pid, 0) != 0 && errno == ESRCH;
+        }
         int status = 0;
         for (;;) {
             const pid_t waited = ::waitpid(pid, &status, WNOHANG);
@@ -115,6 +122,19 @@ std::string describeProcess(pid_t pid)
     return text;
 }
 
+// The command line of a process, one string per argument; empty when it is
+// gone or not readable.
+std::vector<std::string> commandLine(pid_t pid)
+{
+    std::ifstream file("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    std::vector<std::string> arguments;
+    std::string argument;
+    while (std::getline(file, argument, '\0')) {
+        arguments.push_back(argument);
+    }
+    return arguments;
+}
+
 // No delay for the first failure in a row, then firstRestartDelay doubling
 // up to maxRestartDelay.
 std::chrono::milliseconds restartDelay(const SupervisorOptions& options, unsigned failuresBefore)
@@ -153,6 +173,9 @@ DhcpSupervisor::DhcpSupervisor(SupervisorOptions options)
 
 DhcpSupervisor::~DhcpSupervisor()
 {
+    if (options_.keepClientsOnExit) {
+        return;
+    }
     for (const std::string& name : interfaces()) {
         stop(name);
     }
@@ -180,13 +203,68 @@ Result<void> DhcpSupervisor::prepareFiles()
     return {};
 }
 
+std::vector<std::string> DhcpSupervisor::clientArguments(
+    const std::string& interfaceName, std::uint32_t metric) const
+{
+    const std::string leaseDirectoryText = leaseDirectory().string();
+    return { options_.dhcpcdPath.string(), "--nobackground", "--ipv4only", "--nodev", "--config",
+        leaseDirectoryText + "/dhcpcd.conf", "--script", options_.hookPath.string(), "--env",
+        "OMNI_PROVISION_LEASE_DIR=" + leaseDirectoryText, "--metric", std::to_string(metric), interfaceName };
+}
+
+std::filesystem::path DhcpSupervisor::pidPath(const std::string& interfaceName) const
+{
+    return leaseDirectory() / (interfaceName + ".pid");
+}
+
+std::optional<DhcpSupervisor::LeftClient> DhcpSupervisor::findLeftClient(
+    const std::string& interfaceName) const
+{
+    auto content = state::readRegularFile(pidPath(interfaceName), 32, false);
+    if (!content) {
+        return std::nullopt;
+    }
+    LeftClient left;
+    try {
+        left.pid = static_cast<pid_t>(std::stol(*content));
+        const std::vector<std::string> arguments = commandLine(left.pid);
+        const auto metric = std::find(arguments.begin(), arguments.end(), "--metric");
+        if (left.pid <= 1 || metric == arguments.end() || std::next(metric) == arguments.end()) {
+            return std::nullopt;
+        }
+        left.metric = static_cast<std::uint32_t>(std::stoul(*std::next(metric)));
+        // The pid may have been reused: only the same command line is ours.
+        if (arguments != clientArguments(interfaceName, left.metric)) {
+            return std::nullopt;
+        }
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    return left;
+}
+
+bool DhcpSupervisor::adoptLeftClient(const std::string& interfaceName)
+{
+    if (clients_.count(interfaceName) != 0) {
+        return true;
+    }
+    const auto left = findLeftClient(interfaceName);
+    if (!left) {
+        return false;
+    }
+    Client client;
+    client.metric = left->metric;
+    client.pid = left->pid;
+    client.startedAt = Clock::now();
+    client.adopted = true;
+    clients_.emplace(interfaceName, client);
+    return true;
+}
+
 Result<pid_t> DhcpSupervisor::spawn(const std::string& interfaceName, std::uint32_t metric)
 {
     const std::string leaseDirectoryText = leaseDirectory().string();
-    const std::vector<std::string> arguments { options_.dhcpcdPath.string(), "--nobackground", "--ipv4only",
-        "--nodev", "--config", leaseDirectoryText + "/dhcpcd.conf", "--script", options_.hookPath.string(),
-        "--env", "OMNI_PROVISION_LEASE_DIR=" + leaseDirectoryText, "--metric", std::to_string(metric),
-        interfaceName };
+    const std::vector<std::string> arguments = clientArguments(interfaceName, metric);
     std::vector<char*> argv;
     for (const std::string& argument : arguments) {
         argv.push_back(const_cast<char*>(argument.c_str()));
@@ -254,6 +332,8 @@ Result<pid_t> DhcpSupervisor::spawn(const std::string& interfaceName, std::uint3
     }
     // Also here, so the group exists before anyone signals it.
     ::setpgid(child, child);
+    // For a later supervisor's adoption (keepClientsOnExit); best effort.
+    (void)state::writeFileAtomically(pidPath(interfaceName), std::to_string(child) + "\n", 0644);
     return child;
 }
 
@@ -277,8 +357,12 @@ Result<bool> DhcpSupervisor::start(const std::string& interfaceName, std::uint32
     if (!validInterfaceName(interfaceName)) {
         return tl::unexpected(dhcpError(interfaceName, "not a usable interface name"));
     }
-    if (clients_.count(interfaceName) != 0) {
-        return false;
+    if (adoptLeftClient(interfaceName)) {
+        if (clients_.at(interfaceName).metric == routeMetric || !clients_.at(interfaceName).adopted) {
+            return false;
+        }
+        // Left by an earlier supervisor with another metric: replaced.
+        stop(interfaceName);
     }
     for (const auto& [what, path] :
         { std::pair { "dhcpcd", options_.dhcpcdPath }, std::pair { "the dhcpcd hook", options_.hookPath } }) {
@@ -319,27 +403,33 @@ StopOutcome DhcpSupervisor::stop(const std::string& interfaceName)
         outcome.wasRunning = true;
         // SIGTERM: dhcpcd releases nothing to the server but removes the
         // lease's address and routes (we never give it 'persistent').
+        const bool ourChild = !found->second.adopted;
         ::kill(pid, SIGTERM);
         // Once in about ten test runs dhcpcd 9.4.1 did not act on a SIGTERM
         // that arrived right after it bound (its log has no "received
         // SIGTERM"); a second one halfway through the bound costs nothing.
         const auto half = options_.stopTimeout / 2;
-        bool exited = waitForExit(pid, half);
+        bool exited = waitForExit(pid, half, ourChild);
         if (!exited) {
             ::kill(pid, SIGTERM);
-            exited = waitForExit(pid, options_.stopTimeout - half);
+            exited = waitForExit(pid, options_.stopTimeout - half, ourChild);
         }
         if (!exited) {
             outcome.killed = true;
             outcome.killedWhile = describeProcess(pid);
             ::killpg(pid, SIGKILL);
-            int status = 0;
-            while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) { }
+            if (ourChild) {
+                int status = 0;
+                while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) { }
+            } else {
+                waitForExit(pid, options_.stopTimeout, false);
+            }
         }
         // Helpers that outlived their parent (privilege separation).
         ::killpg(pid, SIGKILL);
     }
     ::unlink(leasePath(interfaceName).c_str());
+    ::unlink(pidPath(interfaceName).c_str());
     clients_.erase(found);
     return outcome;
 }
@@ -352,12 +442,21 @@ std::vector<ClientExit> DhcpSupervisor::reap()
             continue;
         }
         int status = 0;
-        pid_t waited = 0;
-        do {
-            waited = ::waitpid(client.pid, &status, WNOHANG);
-        } while (waited < 0 && errno == EINTR);
-        if (waited != client.pid) {
-            continue;
+        if (client.adopted) {
+            // Not our child: no SIGCHLD, no status; gone is all we learn.
+            if (::kill(client.pid, 0) == 0 || errno != ESRCH) {
+                continue;
+            }
+            client.adopted = false;
+            status = -1;
+        } else {
+            pid_t waited = 0;
+            do {
+                waited = ::waitpid(client.pid, &status, WNOHANG);
+            } while (waited < 0 && errno == EINTR);
+            if (waited != client.pid) {
+                continue;
+            }
         }
         const pid_t dead = client.pid;
         ::killpg(dead, SIGKILL);
@@ -398,6 +497,12 @@ void DhcpSupervisor::restartDue(std::chrono::steady_clock::time_point now)
             launch(name, client);
         }
     }
+}
+
+bool DhcpSupervisor::adopted(const std::string& interfaceName) const
+{
+    const auto found = clients_.find(interfaceName);
+    return found != clients_.end() && found->second.adopted;
 }
 
 bool DhcpSupervisor::supervises(const std::string& interfaceName) const
@@ -442,7 +547,14 @@ unsigned DhcpSupervisor::restarts(const std::string& interfaceName) const
 
 std::optional<Lease> DhcpSupervisor::lease(const std::string& interfaceName) const
 {
-    if (!pid(interfaceName)) {
+    // A client left by an earlier supervisor is looked at, not adopted.
+    std::optional<pid_t> client = pid(interfaceName);
+    if (!client && !supervises(interfaceName)) {
+        if (const auto left = findLeftClient(interfaceName)) {
+            client = left->pid;
+        }
+    }
+    if (!client) {
         return std::nullopt;
     }
     auto content = state::readRegularFile(leasePath(interfaceName), kMaxLeaseFileBytes, false);
@@ -452,8 +564,7 @@ std::optional<Lease> DhcpSupervisor::lease(const std::string& interfaceName) con
     auto parsed = parseLease(*content);
     // dhcpcd's $pid is the process we started: a lease another client wrote
     // (one killed while its hook still ran) is not this client's.
-    if (!parsed || parsed->interfaceName != interfaceName
-        || (parsed->pid != 0 && parsed->pid != *pid(interfaceName))) {
+    if (!parsed || parsed->interfaceName != interfaceName || (parsed->pid != 0 && parsed->pid != *client)) {
         return std::nullopt;
     }
     return parsed;

@@ -55,6 +55,12 @@ struct SupervisorOptions {
     std::chrono::milliseconds firstRestartDelay { 1000 }; // after the immediate first restart
     std::chrono::milliseconds maxRestartDelay { 30000 };
     std::chrono::milliseconds stableAfter { 60000 };
+    // A one-shot program (`omni-provision apply`) leaves its clients running
+    // when it exits; the next supervisor (the daemon, the next apply) adopts
+    // a client that still runs with the same interface, configuration and
+    // metric instead of starting another, so an unchanged configuration
+    // restarts nothing.
+    bool keepClientsOnExit = false;
 };
 
 // The dhcpcd.conf every supervised client reads.
@@ -79,14 +85,16 @@ struct ClientExit {
 class DhcpSupervisor {
 public:
     explicit DhcpSupervisor(SupervisorOptions options = {});
-    // Stops every client (their addresses go with them).
+    // Stops every client (their addresses go with them), unless
+    // keepClientsOnExit.
     ~DhcpSupervisor();
     DhcpSupervisor(const DhcpSupervisor&) = delete;
     DhcpSupervisor& operator=(const DhcpSupervisor&) = delete;
 
     // Starts supervising `interfaceName`; true when a dhcpcd was started,
-    // false when it was already supervised (nothing is restarted, also not
-    // for another metric: the caller stops first to change it). Errors
+    // false when it was already supervised or a client left running by an
+    // earlier supervisor was adopted (nothing is restarted, also not for
+    // another metric: the caller stops first to change it). Errors
     // (NETWORK_APPLY_FAILED): a bad interface name, dhcpcd or the hook not
     // executable, the runtime directory not writable, fork failing.
     Result<bool> start(const std::string& interfaceName, std::uint32_t routeMetric);
@@ -109,6 +117,12 @@ public:
     // expired, the client is not running, or the file names another pid).
     std::optional<Lease> lease(const std::string& interfaceName) const;
     std::filesystem::path leasePath(const std::string& interfaceName) const;
+    std::filesystem::path pidPath(const std::string& interfaceName) const;
+    // Takes over a client an earlier supervisor left running for
+    // `interfaceName`; true when the interface is supervised afterwards.
+    bool adoptLeftClient(const std::string& interfaceName);
+    // True when the client of `interfaceName` was adopted, not started by us.
+    bool adopted(const std::string& interfaceName) const;
     std::filesystem::path leaseDirectory() const { return options_.runtimeDirectory / "dhcp"; }
     const SupervisorOptions& options() const { return options_; }
 
@@ -120,9 +134,18 @@ private:
         std::optional<std::chrono::steady_clock::time_point> restartAt;
         unsigned restarts = 0;
         unsigned quickFailures = 0;
+        bool adopted = false; // not our child: watched with kill(pid, 0), not waitpid
     };
 
     Result<void> prepareFiles();
+    struct LeftClient {
+        pid_t pid = 0;
+        std::uint32_t metric = 0;
+    };
+    // A live dhcpcd for `interfaceName` that an earlier supervisor of the
+    // same runtime directory started (its pid file and command line agree).
+    std::optional<LeftClient> findLeftClient(const std::string& interfaceName) const;
+    std::vector<std::string> clientArguments(const std::string& interfaceName, std::uint32_t metric) const;
     Result<pid_t> spawn(const std::string& interfaceName, std::uint32_t metric);
     void launch(const std::string& interfaceName, Client& client);
 

@@ -70,21 +70,20 @@ std::string formatDnsAddress(const DnsAddress& address)
 
 Result<std::unique_ptr<ResolvedBackend>> ResolvedBackend::open(const std::string& busAddress)
 {
-    auto bus = system_support::openBus(busAddress);
-    if (!bus) {
-        return tl::unexpected(std::move(bus.error()).withContext("DNS (resolved)"));
-    }
-    return std::make_unique<ResolvedBackend>(std::move(*bus), system_support::describeBus(busAddress));
+    return std::make_unique<ResolvedBackend>(busAddress);
 }
 
-ResolvedBackend::ResolvedBackend(system_support::BusPtr bus, std::string busName)
-    : bus_(std::move(bus))
-    , busName_(std::move(busName))
+ResolvedBackend::ResolvedBackend(std::string busAddress)
+    : bus_(busAddress)
+    , busName_(system_support::describeBus(busAddress))
 {
 }
 
 Result<std::vector<DnsAddress>> ResolvedBackend::linkServers(int ifindex, const std::string& interfaceName)
 {
+    if (auto connected = bus_.connection(); !connected) {
+        return tl::unexpected(std::move(connected.error()).withContext("DNS (resolved)"));
+    }
     const std::string step
         = "DNS (resolved): reading the DNS servers of " + linkLabel(ifindex, interfaceName);
     const auto failed = [&](const std::string& what, BusError& error, int result) {
@@ -156,6 +155,9 @@ Result<std::vector<DnsAddress>> ResolvedBackend::linkServers(int ifindex, const 
 Result<void> ResolvedBackend::setLinkDns(
     int ifindex, const std::string& interfaceName, const std::vector<DnsAddress>& servers)
 {
+    if (auto connected = bus_.connection(); !connected) {
+        return tl::unexpected(std::move(connected.error()).withContext("DNS (resolved)"));
+    }
     BusError error;
     sd_bus_message* made = nullptr;
     int result = sd_bus_message_new_method_call(
@@ -201,6 +203,9 @@ Result<void> ResolvedBackend::setLinkDns(
 
 Result<void> ResolvedBackend::revertLink(int ifindex, const std::string& interfaceName)
 {
+    if (auto connected = bus_.connection(); !connected) {
+        return tl::unexpected(std::move(connected.error()).withContext("DNS (resolved)"));
+    }
     BusError error;
     sd_bus_message* replied = nullptr;
     const int result = sd_bus_call_method(bus_.get(), kResolvedService, kResolvedPath, kResolvedManager,

@@ -42,9 +42,9 @@ std::string formatDnsAddress(const DnsAddress& address);
 
 class ResolvedBackend final : public DnsBackend {
 public:
-    // `busAddress` empty: the system bus.
+    // `busAddress` empty: the system bus. The bus is connected on first use.
     static Result<std::unique_ptr<ResolvedBackend>> open(const std::string& busAddress = {});
-    ResolvedBackend(system_support::BusPtr bus, std::string busName);
+    explicit ResolvedBackend(std::string busAddress);
 
     std::string_view name() const override { return "resolved"; }
     Result<DnsSnapshot> snapshot(const DnsSettings& settings) override;
@@ -61,7 +61,7 @@ private:
         int ifindex, const std::string& interfaceName, const std::vector<DnsAddress>& servers);
     Result<void> revertLink(int ifindex, const std::string& interfaceName);
 
-    system_support::BusPtr bus_;
+    system_support::LazyBus bus_;
     std::string busName_; // for messages
 };
 

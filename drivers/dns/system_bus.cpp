@@ -53,6 +53,19 @@ Result<BusPtr> openBus(const std::string& address)
     return bus;
 }
 
+Result<sd_bus*> LazyBus::connection()
+{
+    if (bus_ && sd_bus_is_open(bus_.get()) > 0) {
+        return bus_.get();
+    }
+    auto opened = openBus(address_);
+    if (!opened) {
+        return tl::unexpected(std::move(opened.error()));
+    }
+    bus_ = std::move(*opened);
+    return bus_.get();
+}
+
 BusPtr shareBus(sd_bus* bus)
 {
     return BusPtr(sd_bus_ref(bus));

@@ -54,4 +54,30 @@ BusPtr shareBus(sd_bus* bus);
 
 std::string describeBus(const std::string& address); // "the system bus" or "the bus at ADDRESS"
 
+// A connection made on first use, and made again when the peer closed it:
+// the daemon starts (and re-applies a static configuration) also when D-Bus
+// is not up yet or restarts later; only a step that needs the bus fails.
+class LazyBus {
+public:
+    explicit LazyBus(std::string address = {})
+        : address_(std::move(address))
+    {
+    }
+    explicit LazyBus(BusPtr connected, std::string address = {})
+        : address_(std::move(address))
+        , bus_(std::move(connected))
+    {
+    }
+
+    // Connects when needed; errors are openBus()'s.
+    Result<sd_bus*> connection();
+    // The connection when one is open, else nullptr (sd-bus calls then fail with EINVAL).
+    sd_bus* get() const { return bus_.get(); }
+    std::string describe() const { return describeBus(address_); }
+
+private:
+    std::string address_;
+    BusPtr bus_;
+};
+
 } // namespace omni::system_support

@@ -168,10 +168,9 @@ network::NtpPlan NetworkService::ntpPlan(const Applied& applied) const
     return fromLeases;
 }
 
-Result<ApplySummary> NetworkService::apply(
-    const std::optional<manifest::NetworkingConfiguration>& networking, const ServiceHooks& hooks)
+Result<std::pair<network::NetworkPlan, NetworkService::Applied>> NetworkService::planPorts(
+    const std::optional<manifest::NetworkingConfiguration>& networking)
 {
-    // 1. Plan and interfaces; nothing touched yet.
     auto plan = network::planNetwork(networking, mapping_);
     if (!plan) {
         return tl::unexpected(std::move(plan.error()));
@@ -193,6 +192,29 @@ Result<ApplySummary> NetworkService::apply(
         }
         wanted.ports[indexOf(port.port)] = std::move(state);
     }
+    return std::pair { std::move(*plan), std::move(wanted) };
+}
+
+Result<void> NetworkService::assumeInForce(const std::optional<manifest::NetworkingConfiguration>& networking)
+{
+    auto planned = planPorts(networking);
+    if (!planned) {
+        return tl::unexpected(std::move(planned.error()));
+    }
+    applied_ = std::move(planned->second);
+    return {};
+}
+
+Result<ApplySummary> NetworkService::apply(
+    const std::optional<manifest::NetworkingConfiguration>& networking, const ServiceHooks& hooks)
+{
+    // 1. Plan and interfaces; nothing touched yet.
+    auto planned = planPorts(networking);
+    if (!planned) {
+        return tl::unexpected(std::move(planned.error()));
+    }
+    const network::NetworkPlan* plan = &planned->first;
+    Applied wanted = std::move(planned->second);
 
     // 2. Snapshots of DNS and NTP.
     dns::DnsSettings linksOnly;
@@ -255,7 +277,7 @@ Result<ApplySummary> NetworkService::apply(
 
     // 3. DHCP clients of ports that become static.
     for (const auto& state : wanted.ports) {
-        if (!state || state->mode != InterfaceMode::Static || !dhcp_.supervises(state->interface.name)) {
+        if (!state || state->mode != InterfaceMode::Static || !dhcp_.adoptLeftClient(state->interface.name)) {
             continue;
         }
         before(kStepDhcpStop);

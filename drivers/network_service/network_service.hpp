@@ -36,6 +36,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "daemon/core/manifest/manifest.hpp"
@@ -113,6 +114,11 @@ public:
 
     std::vector<PortFacts> describe();
 
+    // Records `networking` as the configuration in force without changing
+    // anything (a program that only reports, like `network show`, learns the
+    // modes from the stored state). Errors: those of apply()'s first step.
+    Result<void> assumeInForce(const std::optional<manifest::NetworkingConfiguration>& networking);
+
     const network::InterfaceMapping& mapping() const { return mapping_; }
 
 private:
@@ -127,6 +133,8 @@ private:
         network::NtpPlan ntp; // the manifest's
     };
 
+    Result<std::pair<network::NetworkPlan, Applied>> planPorts(
+        const std::optional<manifest::NetworkingConfiguration>& networking);
     dns::DnsSettings dnsSettings(const Applied& applied) const;
     network::NtpPlan ntpPlan(const Applied& applied) const;
     Result<ApplySummary> applyDnsAndNtp(const Applied& applied, const ServiceHooks& hooks);

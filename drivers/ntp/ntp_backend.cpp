@@ -105,24 +105,21 @@ std::string timesyncdDropIn(const std::vector<std::string>& servers, std::vector
 Result<std::unique_ptr<TimesyncdBackend>> TimesyncdBackend::open(
     std::filesystem::path dropInDirectory, const std::string& busAddress)
 {
-    auto bus = system_support::openBus(busAddress);
-    if (!bus) {
-        return tl::unexpected(std::move(bus.error()).withContext("NTP (timesyncd)"));
-    }
-    return std::make_unique<TimesyncdBackend>(
-        std::move(dropInDirectory), std::move(*bus), system_support::describeBus(busAddress));
+    return std::make_unique<TimesyncdBackend>(std::move(dropInDirectory), busAddress);
 }
 
-TimesyncdBackend::TimesyncdBackend(
-    std::filesystem::path dropInDirectory, system_support::BusPtr bus, std::string busName)
+TimesyncdBackend::TimesyncdBackend(std::filesystem::path dropInDirectory, std::string busAddress)
     : dropInDirectory_(std::move(dropInDirectory))
-    , bus_(std::move(bus))
-    , busName_(std::move(busName))
+    , bus_(busAddress)
+    , busName_(system_support::describeBus(busAddress))
 {
 }
 
 Result<void> TimesyncdBackend::restartTimesyncd()
 {
+    if (auto connected = bus_.connection(); !connected) {
+        return tl::unexpected(std::move(connected.error()).withContext("NTP (timesyncd)"));
+    }
     BusError error;
     sd_bus_message* replied = nullptr;
     const std::string unit(kTimesyncdUnit);

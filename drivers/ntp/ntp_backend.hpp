@@ -82,7 +82,7 @@ public:
     // `busAddress` empty: the system bus.
     static Result<std::unique_ptr<TimesyncdBackend>> open(
         std::filesystem::path dropInDirectory, const std::string& busAddress = {});
-    TimesyncdBackend(std::filesystem::path dropInDirectory, system_support::BusPtr bus, std::string busName);
+    TimesyncdBackend(std::filesystem::path dropInDirectory, std::string busAddress);
 
     std::string_view name() const override { return "timesyncd"; }
     Result<NtpSnapshot> snapshot() override;
@@ -96,7 +96,7 @@ private:
     Result<void> restartTimesyncd();
 
     std::filesystem::path dropInDirectory_;
-    system_support::BusPtr bus_;
+    system_support::LazyBus bus_; // connected on first use
     std::string busName_;
 };
 

@@ -1,0 +1,56 @@
+#pragma once
+// The ProvisionDevice service behind `omni-provision serve`: a request as it
+// arrived in, a restJson1 response out. Every request is authenticated (AWS
+// Signature Version 4) before anything else is looked at; then
+//   POST /devices             ProvisionDevice
+//   GET  /devices/{DeviceId}  DescribeDevice
+//   GET  /devices             ListDevices
+// Errors carry the x-amzn-ErrorType header and the model's JSON members.
+// Safe to call from several threads at once.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "daemon/core/issuer/issuer.hpp"
+#include "daemon/serve/api_error.hpp"
+#include "daemon/serve/credentials_file.hpp"
+#include "daemon/serve/http_message.hpp"
+#include "daemon/serve/registry_pool.hpp"
+
+namespace omni::serve {
+
+inline constexpr std::string_view kSigningService = "panorama";
+// ListDevices MaxResults (the model's MaxSize25) when the request gives none.
+inline constexpr std::size_t kDefaultListPageSize = 25;
+
+struct DeviceApiSettings {
+    issuer::IssuingAuthority authority;
+    issuer::ArnScope scope; // its region is also the region requests must be signed for
+    std::optional<std::int64_t> maxDevices;
+    std::filesystem::path registryPath;
+    std::size_t registryConnections = 4;
+    std::size_t maxBodyBytes = 256 * 1024;
+};
+
+class DeviceApi {
+public:
+    DeviceApi(DeviceApiSettings settings, CredentialStore credentials);
+
+    HttpResponse handle(const HttpRequest& request, std::int64_t now);
+
+private:
+    HttpResponse provision(const HttpRequest& request, std::int64_t now);
+    HttpResponse describe(const std::string& deviceId);
+    HttpResponse list(std::string_view rawQuery);
+
+    DeviceApiSettings settings_;
+    CredentialStore credentials_;
+    RegistryPool registries_;
+};
+
+// The restJson1 response for an error: status, x-amzn-ErrorType, JSON body.
+HttpResponse errorResponse(const ApiError& error);
+
+} // namespace omni::serve

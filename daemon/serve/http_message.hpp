@@ -1,0 +1,28 @@
+#pragma once
+// An HTTP exchange as the device API sees it, independent of the HTTP
+// library: the request exactly as it arrived (so its signature can be
+// checked), the response to send.
+#include <string>
+
+#include "daemon/serve/sigv4.hpp"
+
+namespace omni::serve {
+
+struct HttpRequest {
+    std::string method;
+    std::string target; // raw request-target: percent-encoded path and optional "?query"
+    sigv4::HeaderList headers;
+    std::string body;
+    // The body went over the server's limit and was not kept.
+    bool bodyTooLarge = false;
+};
+
+struct HttpResponse {
+    int status = 200;
+    sigv4::HeaderList headers;
+    std::string body;
+    // One line for the log: operation, outcome, device; never a secret.
+    std::string summary;
+};
+
+} // namespace omni::serve
