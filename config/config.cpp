@@ -1030,10 +1030,10 @@ private:
 
     Status applyDhcp(const Node& node, const std::string& path, DhcpConfig& dhcp)
     {
-        static constexpr std::array<std::string_view, 1> kKeys { "dhcpcd_path" };
+        static constexpr std::array<std::string_view, 2> kKeys { "dhcpcd_path", "hook_path" };
         return forEachKey(
-            node, path, kKeys, [&](std::string_view, const Node& value, const std::string& keyPath) {
-                return assign(readAbsolutePath(value, keyPath), dhcp.dhcpcdPath);
+            node, path, kKeys, [&](std::string_view key, const Node& value, const std::string& keyPath) {
+                return assign(readAbsolutePath(value, keyPath), key == "hook_path" ? dhcp.hookPath : dhcp.dhcpcdPath);
             });
     }
 
@@ -1357,6 +1357,7 @@ std::string dumpYaml(const Config& config)
 
     section("dhcp");
     text("dhcpcd_path", config.dhcp.dhcpcdPath.string());
+    text("hook_path", config.dhcp.hookPath.string());
     out << YAML::EndMap;
 
     section("state");
@@ -1376,6 +1377,15 @@ std::string dumpYaml(const Config& config)
 
     out << YAML::EndMap;
     return std::string(out.c_str()) + "\n";
+}
+
+std::filesystem::path DhcpConfig::defaultHookPath()
+{
+#ifdef OMNI_DHCPCD_HOOK_PATH
+    return OMNI_DHCPCD_HOOK_PATH;
+#else
+    return "/usr/libexec/omni-provision/dhcpcd-hook";
+#endif
 }
 
 } // namespace omni::config

@@ -84,6 +84,9 @@ struct NtpConfig {
 
 struct DhcpConfig {
     std::filesystem::path dhcpcdPath = "/usr/sbin/dhcpcd";
+    std::filesystem::path hookPath = defaultHookPath(); // records leases for us (--script)
+
+    static std::filesystem::path defaultHookPath(); // where the package installs it
 
     friend bool operator==(const DhcpConfig&, const DhcpConfig&) = default;
 };

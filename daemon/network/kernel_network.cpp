@@ -12,6 +12,7 @@ Result<std::unique_ptr<KernelNetworkConfigurator>> KernelNetworkConfigurator::op
     configurator->netlink_ = std::move(*netlink);
     dhcp::SupervisorOptions dhcpOptions;
     dhcpOptions.dhcpcdPath = configuration.dhcp.dhcpcdPath;
+    dhcpOptions.hookPath = configuration.dhcp.hookPath;
     dhcpOptions.runtimeDirectory = configuration.runtimeDirectory;
     dhcpOptions.keepClientsOnExit = options.keepDhcpClientsOnExit;
     configurator->dhcp_ = std::make_unique<dhcp::DhcpSupervisor>(std::move(dhcpOptions));

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 #include "daemon/state/files.hpp"
 #include "drivers/dns/managed_file.hpp"
@@ -122,17 +123,29 @@ std::string describeProcess(pid_t pid)
     return text;
 }
 
-// The command line of a process, one string per argument; empty when it is
-// gone or not readable.
-std::vector<std::string> commandLine(pid_t pid)
+// When a process started (clock ticks after boot, /proc/PID/stat field
+// 22): with the pid it names one process, also after the pid is reused.
+// dhcpcd rewrites its own command line (setproctitle), so that cannot.
+std::optional<unsigned long long> startTimeOf(pid_t pid)
 {
-    std::ifstream file("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-    std::vector<std::string> arguments;
-    std::string argument;
-    while (std::getline(file, argument, '\0')) {
-        arguments.push_back(argument);
+    std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    if (!std::getline(file, stat)) {
+        return std::nullopt;
     }
-    return arguments;
+    // The command name (field 2) may hold spaces and ')': fields count from the last ')'.
+    const auto end = stat.rfind(')');
+    if (end == std::string::npos) {
+        return std::nullopt;
+    }
+    std::istringstream fields(stat.substr(end + 1));
+    std::string field;
+    for (int index = 3; index < 22 && fields >> field; ++index) { }
+    unsigned long long startTime = 0;
+    if (!(fields >> startTime)) {
+        return std::nullopt;
+    }
+    return startTime;
 }
 
 // No delay for the first failure in a row, then firstRestartDelay doubling
@@ -224,21 +237,15 @@ std::optional<DhcpSupervisor::LeftClient> DhcpSupervisor::findLeftClient(
     if (!content) {
         return std::nullopt;
     }
+    // "PID STARTTIME METRIC" (see spawn()).
+    std::istringstream fields(*content);
     LeftClient left;
-    try {
-        left.pid = static_cast<pid_t>(std::stol(*content));
-        const std::vector<std::string> arguments = commandLine(left.pid);
-        const auto metric = std::find(arguments.begin(), arguments.end(), "--metric");
-        if (left.pid <= 1 || metric == arguments.end() || std::next(metric) == arguments.end()) {
-            return std::nullopt;
-        }
-        left.metric = static_cast<std::uint32_t>(std::stoul(*std::next(metric)));
-        // The pid may have been reused: only the same command line is ours.
-        if (arguments != clientArguments(interfaceName, left.metric)) {
-            return std::nullopt;
-        }
-    } catch (const std::exception&) {
+    unsigned long long startTime = 0;
+    if (!(fields >> left.pid >> startTime >> left.metric) || left.pid <= 1) {
         return std::nullopt;
+    }
+    if (startTimeOf(left.pid) != startTime) {
+        return std::nullopt; // gone, or the pid now names another process
     }
     return left;
 }
@@ -333,7 +340,11 @@ Result<pid_t> DhcpSupervisor::spawn(const std::string& interfaceName, std::uint3
     // Also here, so the group exists before anyone signals it.
     ::setpgid(child, child);
     // For a later supervisor's adoption (keepClientsOnExit); best effort.
-    (void)state::writeFileAtomically(pidPath(interfaceName), std::to_string(child) + "\n", 0644);
+    if (const auto startTime = startTimeOf(child)) {
+        (void)state::writeFileAtomically(pidPath(interfaceName),
+            std::to_string(child) + " " + std::to_string(*startTime) + " " + std::to_string(metric) + "\n",
+            0644);
+    }
     return child;
 }
 

@@ -143,7 +143,8 @@ private:
         std::uint32_t metric = 0;
     };
     // A live dhcpcd for `interfaceName` that an earlier supervisor of the
-    // same runtime directory started (its pid file and command line agree).
+    // same runtime directory started: <run>/dhcp/<if>.pid names its pid, start
+    // time and metric, and the pid has that start time still.
     std::optional<LeftClient> findLeftClient(const std::string& interfaceName) const;
     std::vector<std::string> clientArguments(const std::string& interfaceName, std::uint32_t metric) const;
     Result<pid_t> spawn(const std::string& interfaceName, std::uint32_t metric);

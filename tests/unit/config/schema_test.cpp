@@ -262,7 +262,8 @@ INSTANTIATE_TEST_SUITE_P(Backends, WrongValue,
         ValueCase { "ntp", "timesyncd_dropin_dir", "timesyncd.conf.d", { "absolute path" } },
         ValueCase { "ntp", "chrony_sources_path", "\"\"", { "absolute path" } },
         ValueCase { "dhcp", "dhcpcd_path", "dhcpcd", { "absolute path" } },
-        ValueCase { "dhcp", "dhcpcd_path", "[/usr/sbin/dhcpcd]", { "absolute path", "got a list" } }));
+        ValueCase { "dhcp", "dhcpcd_path", "[/usr/sbin/dhcpcd]", { "absolute path", "got a list" } },
+        ValueCase { "dhcp", "hook_path", "dhcpcd-hook", { "absolute path" } }));
 
 INSTANTIATE_TEST_SUITE_P(StateStickLed, WrongValue,
     testing::Values(ValueCase { "state", "directory", "var/lib/omni-provision", { "absolute path" } },
@@ -598,7 +599,7 @@ TEST(DumpYaml, EmitsEveryKeyOfTheSchema)
         { "schema_version:", "connector_id_path:", "require_superspeed:", "filesystems:", "anchors:",
             "time_tolerance_seconds:", "max_certificate_lifetime_seconds:", "expected_name:", "Ethernet0:",
             "Ethernet1:", "match:", "route_metric:", "backend:", "resolv_conf_path:", "timesyncd_dropin_dir:",
-            "chrony_sources_path:", "dhcpcd_path:", "directory:", "runtime_directory:", "write_report:",
+            "chrony_sources_path:", "dhcpcd_path:", "hook_path:", "directory:", "runtime_directory:", "write_report:",
             "after_success:", "name:", "sysfs_root:" }) {
         EXPECT_NE(dumped.find(key), std::string::npos) << key << " missing in\n" << dumped;
     }
