@@ -1,5 +1,11 @@
 #include "daemon/network/kernel_network.hpp"
 
+#include <net/if.h>
+
+#include "daemon/core/manifest/ipv4.hpp"
+#include "daemon/core/network/network_plan.hpp"
+#include "drivers/netlink/gateway_probe.hpp"
+
 namespace omni::network_glue {
 
 Result<std::unique_ptr<KernelNetworkConfigurator>> KernelNetworkConfigurator::open(
@@ -61,7 +67,34 @@ Result<agent::NetworkApplySummary> KernelNetworkConfigurator::apply(
     return summary;
 }
 
-std::vector<agent::PortFacts> KernelNetworkConfigurator::describe(bool)
+namespace {
+
+// The probe of a port's gateway from its address in the gateway's subnet;
+// nullopt when the port has no gateway, no such address or no MAC.
+std::optional<netlink::GatewayProbe> probeFor(const agent::PortFacts& port)
+{
+    if (!port.interfaceName || !port.gateway)
+        return std::nullopt;
+    const auto gateway = manifest::parseIpv4(*port.gateway);
+    const auto mac = netlink::parseMacAddress(port.macAddress);
+    const unsigned ifindex = ::if_nametoindex(port.interfaceName->c_str());
+    if (!gateway || !mac || ifindex == 0)
+        return std::nullopt;
+    for (const std::string& address : port.addresses) {
+        const auto slash = address.find('/');
+        const auto local = manifest::parseIpv4(address.substr(0, slash));
+        if (!local || slash == std::string::npos)
+            continue;
+        const std::uint32_t mask = network::ipv4SubnetMask(std::atoi(address.c_str() + slash + 1));
+        if ((*local & mask) == (*gateway & mask))
+            return netlink::GatewayProbe { static_cast<int>(ifindex), *mac, *local, *gateway };
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::vector<agent::PortFacts> KernelNetworkConfigurator::describe(bool probeGateways)
 {
     std::vector<agent::PortFacts> ports;
     for (auto& fact : service_->describe()) {
@@ -80,6 +113,18 @@ std::vector<agent::PortFacts> KernelNetworkConfigurator::describe(bool)
         port.problem = std::move(fact.problem);
         ports.push_back(std::move(port));
     }
+    if (!probeGateways)
+        return ports;
+    std::vector<netlink::GatewayProbe> probes;
+    std::vector<agent::PortFacts*> probed;
+    for (auto& port : ports)
+        if (auto probe = probeFor(port)) {
+            probes.push_back(*probe);
+            probed.push_back(&port);
+        }
+    const auto answers = netlink::probeGateways(probes);
+    for (std::size_t index = 0; index < answers.size(); ++index)
+        probed[index]->gatewayAnswered = answers[index];
     return ports;
 }
 
