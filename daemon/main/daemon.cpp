@@ -57,6 +57,45 @@ std::string diskOf(const std::string& kernelName)
     return disk.empty() ? kernelName : disk;
 }
 
+using SteadyClock = std::chrono::steady_clock;
+
+std::int64_t microsecondsSince(SteadyClock::time_point started)
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started).count();
+}
+
+// Forwards to the stick and adds up the time spent reading files from it:
+// the agent's verify time includes the reads; the journal splits them out.
+class TimedReads final : public agent::ArchiveSource {
+public:
+    explicit TimedReads(agent::ArchiveSource& stick)
+        : stick_(stick)
+    {
+    }
+    std::string describe() const override { return stick_.describe(); }
+    Result<std::vector<verify::DirectoryEntry>> listRoot() override { return stick_.listRoot(); }
+    Result<std::string> readFile(const std::string& name) override
+    {
+        const auto started = SteadyClock::now();
+        auto content = stick_.readFile(name);
+        readMicroseconds_ += microsecondsSince(started);
+        return content;
+    }
+    Result<void> writeReceipt(const std::vector<agent::ReceiptFile>& files) override
+    {
+        return stick_.writeReceipt(files);
+    }
+    Result<void> renameArchive(const std::string& from, const std::string& to) override
+    {
+        return stick_.renameArchive(from, to);
+    }
+    std::int64_t readMicroseconds() const { return readMicroseconds_; }
+
+private:
+    agent::ArchiveSource& stick_;
+    std::int64_t readMicroseconds_ = 0;
+};
+
 led::Pattern patternFor(state::DeviceStatus status)
 {
     switch (status) {
@@ -202,6 +241,7 @@ void Daemon::provision(const udev::StickEvent& event)
     notifyStatus("Reading the stick " + event.devnode + " on " + portOf(event));
     (void)led_->show(led::Pattern::Working);
 
+    const auto attemptStarted = SteadyClock::now();
     std::string mountError;
     std::optional<mount::MountedStick> mounted;
     if (auto attempt = mount::MountedStick::mountReadOnly(
@@ -210,6 +250,7 @@ void Daemon::provision(const udev::StickEvent& event)
         mounted.emplace(std::move(*attempt));
     else
         mountError = attempt.error().message;
+    const std::int64_t mountMicroseconds = microsecondsSince(attemptStarted);
 
     // A second partition without an archive, on a stick whose first one had
     // it, is not an attempt.
@@ -226,21 +267,35 @@ void Daemon::provision(const udev::StickEvent& event)
         }
     }
 
-    StickSource source(event, mounted ? &*mounted : nullptr, mountError);
+    StickSource stick(event, mounted ? &*mounted : nullptr, mountError);
+    TimedReads source(stick);
     const auto report = agent_->provisionFromSource(source);
-    if (source.listingWarning())
-        log::plain(log::Priority::Warning, *source.listingWarning(), fields);
+    if (stick.listingWarning())
+        log::plain(log::Priority::Warning, *stick.listingWarning(), fields);
     if (report.outcome.facts.sha256 || report.outcome.facts.manifest)
         disksWithArchive_.insert(diskOf(event.kernelName));
 
+    std::int64_t unmountMicroseconds = 0;
     if (mounted) {
+        const auto unmountStarted = SteadyClock::now();
         auto unmounted = mounted->unmount();
+        unmountMicroseconds = microsecondsSince(unmountStarted);
         if (!unmounted)
             log::plain(log::Priority::Warning,
                 "unmounting " + event.devnode + ": " + unmounted.error().message, fields);
         else if (*unmounted == mount::UnmountMethod::LazyDetach)
             log::plain(log::Priority::Info, event.devnode + " was busy or gone: detached lazily", fields);
     }
+    // The stages around the agent's (its OMNI_TIMES_US), for the benchmark.
+    const std::int64_t totalMicroseconds = microsecondsSince(attemptStarted);
+    auto timed = fields;
+    timed.push_back({ "OMNI_ATTEMPT", report.attemptId });
+    timed.push_back({ "OMNI_STICK_TIMES_US",
+        "mount=" + std::to_string(mountMicroseconds) + " read=" + std::to_string(source.readMicroseconds())
+            + " unmount=" + std::to_string(unmountMicroseconds)
+            + " total=" + std::to_string(totalMicroseconds) });
+    log::plain(log::Priority::Info,
+        "Done with " + event.devnode + " after " + std::to_string(totalMicroseconds / 1000) + " ms", timed);
 
     switch (report.verdict) {
     case agent::AttemptVerdict::Succeeded:

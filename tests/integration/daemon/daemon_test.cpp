@@ -1,466 +1,228 @@
-// The whole daemon, end to end: the real omni-provisiond binary, started in a
-// network namespace of its own (veth eth0/eth1) under umockdev's preload
-// library, with a umockdev test bed that describes a USB 3 mass-storage
-// stick on the configured connector. The stick's block device names a REAL
-// loop device (DEVNAME=/dev/loopN) backed by an ext4 image holding an
-// archive made with the real CLI: umockdev redirects what the daemon reads
-// under /sys and /dev, but mount(2) is a plain syscall, so the daemon mounts
-// the real image. The test triggers uevents through the test bed and
-// observes the daemon only from outside: status.json / `omni-provision
-// status`, iproute2, the image's files, mountinfo and its stderr.
+// The whole daemon, end to end (daemon_harness.hpp says how): the real
+// omni-provisiond binary in a network namespace of its own (veth eth0/eth1)
+// under umockdev's preload library, a umockdev USB 3 stick on the configured
+// connector whose block device is a real loop device with an ext4 image, and
+// archives made with the real CLI (or, for an expired one, with the test
+// archive factory). Where a scenario must act at an exact point of the
+// daemon's work (a stick pulled while its archive is read, SIGTERM during the
+// apply), the test holds the daemon with ptrace at the entry of the system
+// call that marks that point, acts, and lets it go: no timing involved.
 //
-// Needs root (loop devices, mounts, namespaces) and umockdev; exits 77 with
-// the reason otherwise. The test process runs in a private mount namespace
-// (inherited by the daemon), so nothing mounted here outlives it.
+// Needs root (loop devices, mounts, namespaces, ptrace) and umockdev; exits
+// 77 with the reason otherwise. The test process runs in a private mount
+// namespace (inherited by the daemon), so nothing mounted here outlives it.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <functional>
+#include <ctime>
 #include <iostream>
 #include <map>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <nlohmann/json.hpp>
-#include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <umockdev.h>
 #include <unistd.h>
 
+#include "tests/integration/daemon/daemon_harness.hpp"
 #include "tests/integration/network/netns.hpp"
+#include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
-
-extern char** environ;
 
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using omni::testing::runProcess;
+using namespace omni::testing::daemon_harness;
 using omni::testing::TemporaryDirectory;
 
-const std::string kConnector = "pci-0000:00:14.0-usb-0:1";
-const std::string kStickIdPath = kConnector + ":1.0-scsi-0:0:0:0";
-const std::string kStaticAddress = "10.77.0.5";
 constexpr auto kProvisionDeadline = 20s;
 
-std::string losetupPath;
-std::string mkfsPath;
-
-std::string firstExisting(const std::vector<std::string>& candidates)
+// The lines of `log` that contain `needle`.
+std::vector<std::string> linesWith(const std::string& log, const std::string& needle)
 {
-    for (const auto& candidate : candidates)
-        if (::access(candidate.c_str(), X_OK) == 0)
-            return candidate;
-    return {};
+    std::vector<std::string> lines;
+    std::istringstream in(log);
+    for (std::string line; std::getline(in, line);)
+        if (line.find(needle) != std::string::npos)
+            lines.push_back(line);
+    return lines;
 }
 
-std::string readWholeFile(const fs::path& path)
+// Whether the daemon's sendmsg(2) at `messageHeader` carries a netlink
+// request that changes a link, an address or a route (not a dump).
+bool isNetlinkChange(pid_t pid, std::uint64_t messageHeader)
 {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    return content.str();
-}
-
-void writeWholeFile(const fs::path& path, const std::string& content)
-{
-    std::ofstream out(path, std::ios::binary);
-    out << content;
-}
-
-// Polls `done` until it holds or the deadline passes; the condition is the
-// point, the short pause between looks only keeps the CPU for the daemon.
-bool waitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout)
-{
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= deadline)
+    const std::string header = readRemoteBytes(pid, messageHeader, sizeof(msghdr));
+    if (header.size() != sizeof(msghdr))
+        return false;
+    msghdr message {};
+    std::memcpy(&message, header.data(), sizeof message);
+    if (message.msg_name) {
+        const std::string family
+            = readRemoteBytes(pid, reinterpret_cast<std::uint64_t>(message.msg_name), sizeof(sa_family_t));
+        sa_family_t value = 0;
+        if (family.size() == sizeof value)
+            std::memcpy(&value, family.data(), sizeof value);
+        if (value != AF_NETLINK)
             return false;
-        std::this_thread::sleep_for(2ms);
     }
-    return true;
+    if (!message.msg_iov || message.msg_iovlen == 0)
+        return false;
+    const std::string vector
+        = readRemoteBytes(pid, reinterpret_cast<std::uint64_t>(message.msg_iov), sizeof(iovec));
+    if (vector.size() != sizeof(iovec))
+        return false;
+    iovec first {};
+    std::memcpy(&first, vector.data(), sizeof first);
+    if (first.iov_len < sizeof(nlmsghdr))
+        return false;
+    const std::string bytes
+        = readRemoteBytes(pid, reinterpret_cast<std::uint64_t>(first.iov_base), sizeof(nlmsghdr));
+    if (bytes.size() != sizeof(nlmsghdr))
+        return false;
+    nlmsghdr netlink {};
+    std::memcpy(&netlink, bytes.data(), sizeof netlink);
+    if ((netlink.nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP)
+        return false;
+    switch (netlink.nlmsg_type) {
+    case RTM_NEWLINK:
+    case RTM_SETLINK:
+    case RTM_NEWADDR:
+    case RTM_DELADDR:
+    case RTM_NEWROUTE:
+    case RTM_DELROUTE:
+        return true;
+    default:
+        return false;
+    }
 }
 
-std::size_t countOccurrences(const std::string& text, const std::string& needle)
-{
-    std::size_t count = 0;
-    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size()))
-        ++count;
-    return count;
-}
+// What the namespace's two ports carry: admin state, IPv4 addresses, default routes.
+struct PortsState {
+    std::map<std::string, bool> up;
+    std::map<std::string, std::vector<std::string>> addresses;
+    std::vector<std::string> defaultRoutes; // "via GATEWAY dev IF metric M"
+    bool operator==(const PortsState&) const = default;
 
-// A test CA made with the real CLI (`ca init`).
-struct TestCa {
-    std::string directory;
-    std::string root() const { return directory + "/root.pem"; }
+    std::string describe() const
+    {
+        std::string text;
+        for (const auto& [name, isUp] : up) {
+            text += name + (isUp ? " UP" : " down") + ":";
+            for (const auto& address : addresses.at(name))
+                text += " " + address;
+            text += "; ";
+        }
+        text += "default routes:";
+        for (const auto& route : defaultRoutes)
+            text += " [" + route + "]";
+        return text;
+    }
 };
 
-std::string cli(const std::vector<std::string>& arguments, int expectedExit = 0)
+PortsState portsState(const std::string& namespaceName)
 {
-    std::vector<std::string> argv { OMNI_CLI_PATH };
-    argv.insert(argv.end(), arguments.begin(), arguments.end());
-    const auto result = runProcess(argv);
-    EXPECT_EQ(result.exitCode, expectedExit) << "omni-provision " << arguments.front() << ":\n" << result.err;
-    return result.out;
-}
-
-TestCa makeCa(const TemporaryDirectory& work, const std::string& name)
-{
-    TestCa ca { work / name };
-    cli({ "ca", "init", ca.directory });
-    return ca;
-}
-
-// An archive for a STATIC_IP Ethernet0 request, issued by `ca`; returns its path.
-fs::path issueArchive(const TemporaryDirectory& work, const TestCa& ca, const std::string& deviceName)
-{
-    const nlohmann::json request { { "Name", deviceName },
-        { "NetworkingConfiguration",
-            { { "Ethernet0",
-                { { "ConnectionType", "STATIC_IP" },
-                    { "StaticIpConnectionInfo",
-                        { { "IpAddress", kStaticAddress }, { "Mask", "255.255.255.0" },
-                            { "DefaultGateway", "10.77.0.1" }, { "Dns", { "10.77.0.1" } } } } } } } } };
-    const std::string requestFile = work / (deviceName + "-request.json");
-    writeWholeFile(requestFile, request.dump(2));
-    const fs::path out = work / (deviceName + "-out");
-    fs::create_directories(out);
-    cli({ "create-device", "--request", requestFile, "--ca-cert", ca.directory + "/issuing.pem", "--ca-key",
-        ca.directory + "/issuing.key", "--chain", ca.directory + "/issuing.pem", "--out", out.string() });
-    for (const auto& entry : fs::directory_iterator(out))
-        if (entry.path().extension() == ".zip")
-            return entry.path();
-    ADD_FAILURE() << "create-device wrote no .zip into " << out;
-    return {};
-}
-
-using FileTree = std::map<std::string, std::string>; // relative path -> content
-
-FileTree readTree(const fs::path& root)
-{
-    FileTree tree;
-    for (const auto& entry : fs::recursive_directory_iterator(root)) {
-        const std::string relative = fs::relative(entry.path(), root).string();
-        if (relative.rfind("lost+found", 0) == 0)
-            continue;
-        if (entry.is_regular_file())
-            tree[relative] = readWholeFile(entry.path());
+    PortsState state;
+    for (const char* name : { "eth0", "eth1" }) {
+        const auto links
+            = omni::testing::ipJson({ "-n", namespaceName, "-4", "address", "show", "dev", name });
+        bool isUp = false;
+        std::vector<std::string> addresses;
+        for (const auto& link : links) {
+            for (const auto& flag : link.value("flags", nlohmann::json::array()))
+                isUp = isUp || flag == "UP";
+            for (const auto& info : link.value("addr_info", nlohmann::json::array()))
+                addresses.push_back(
+                    info.value("local", "") + "/" + std::to_string(info.value("prefixlen", -1)));
+        }
+        // `ip -4 address show` omits a link without IPv4 addresses: ask the link itself.
+        if (links.empty())
+            for (const auto& link :
+                omni::testing::ipJson({ "-n", namespaceName, "link", "show", "dev", name }))
+                for (const auto& flag : link.value("flags", nlohmann::json::array()))
+                    isUp = isUp || flag == "UP";
+        std::sort(addresses.begin(), addresses.end());
+        state.up[name] = isUp;
+        state.addresses[name] = addresses;
     }
-    return tree;
+    for (const auto& route : omni::testing::ipJson({ "-n", namespaceName, "-4", "route", "show", "default" }))
+        state.defaultRoutes.push_back("via " + route.value("gateway", "") + " dev " + route.value("dev", "")
+            + " metric " + std::to_string(route.value("metric", 0)));
+    std::sort(state.defaultRoutes.begin(), state.defaultRoutes.end());
+    return state;
 }
 
-// An ext4 image (mkfs.ext4 -d) on a loop device, detached at the end.
-class LoopStick {
+// dnsmasq answering DHCP on `interfaceName` of a namespace (no DNS: --port=0).
+class Dnsmasq {
 public:
-    LoopStick(const TemporaryDirectory& work, const fs::path& archive)
+    Dnsmasq(const std::string& namespaceName, const std::string& interfaceName, const std::string& subnet,
+        const fs::path& directory)
     {
-        const fs::path content = work / "stick-content";
-        fs::create_directories(content / "docs");
-        fs::copy_file(archive, content / archive.filename());
-        writeWholeFile(content / "README.txt", "Plug me into the USB 3.0 port next to HDMI.\n");
-        writeWholeFile(content / "docs" / "site-notes.md", "# Site\nrack 4, shelf 2\n");
-        std::mt19937 generator(static_cast<unsigned>(::getpid()));
-        std::string noise(96 * 1024, '\0');
-        for (auto& byte : noise)
-            byte = static_cast<char>(generator());
-        writeWholeFile(content / "firmware.bin", noise);
-        original_ = readTree(content);
-
-        image_ = work / "stick.img";
-        std::ofstream(image_).close();
-        if (::truncate(image_.c_str(), 32 * 1024 * 1024) != 0)
-            ADD_FAILURE() << "truncate " << image_ << ": " << std::strerror(errno);
-        const auto made = runProcess({ mkfsPath, "-q", "-F", "-d", content.string(), image_ });
-        EXPECT_EQ(made.exitCode, 0) << made.err;
-        const auto attached = runProcess({ losetupPath, "--find", "--show", image_ });
-        if (attached.exitCode != 0) {
-            ADD_FAILURE() << "losetup --find --show " << image_ << ": " << attached.err;
-            return;
-        }
-        device_ = attached.out.substr(0, attached.out.find('\n'));
-        struct stat status { };
-        if (::stat(device_.c_str(), &status) != 0 || !S_ISBLK(status.st_mode))
-            ADD_FAILURE() << device_ << " is not a block device";
-        major_ = major(status.st_rdev);
-        minor_ = minor(status.st_rdev);
-    }
-    ~LoopStick()
-    {
-        if (!device_.empty())
-            runProcess({ losetupPath, "--detach", device_ });
-    }
-    LoopStick(const LoopStick&) = delete;
-    LoopStick& operator=(const LoopStick&) = delete;
-
-    const std::string& device() const { return device_; }
-    std::string majorMinor() const { return std::to_string(major_) + ":" + std::to_string(minor_); }
-    const FileTree& original() const { return original_; }
-
-    // What is on the stick now, read through a read-only mount of our own.
-    FileTree currentFiles(const TemporaryDirectory& work) const
-    {
-        const fs::path mountPoint = work / "inspect";
-        fs::create_directories(mountPoint);
-        if (::mount(device_.c_str(), mountPoint.c_str(), "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                nullptr)
-            != 0) {
-            ADD_FAILURE() << "mounting " << device_ << " read-only: " << std::strerror(errno);
-            return {};
-        }
-        FileTree tree = readTree(mountPoint);
-        if (::umount2(mountPoint.c_str(), 0) != 0)
-            ADD_FAILURE() << "unmounting " << mountPoint << ": " << std::strerror(errno);
-        return tree;
-    }
-
-private:
-    fs::path image_;
-    std::string device_;
-    unsigned major_ = 0;
-    unsigned minor_ = 0;
-    FileTree original_;
-};
-
-// The umockdev test bed: the xHCI controller of the udev driver's fixture,
-// its SuperSpeed port 1 paired with High-Speed port 3, and (on plug()) a
-// USB 3 stick on that port whose block device is the loop device.
-class MockUsb {
-public:
-    MockUsb()
-        : testbed_(umockdev_testbed_new())
-    {
-        GError* error = nullptr;
-        const std::string fixture = std::string(OMNI_UDEV_FIXTURES) + "/xhci-controller.umockdev";
-        if (!umockdev_testbed_add_from_file(testbed_, fixture.c_str(), &error)) {
-            ADD_FAILURE() << "loading " << fixture << ": " << (error ? error->message : "unknown error");
-            g_clear_error(&error);
-        }
-        gchar* root = umockdev_testbed_get_root_dir(testbed_);
-        root_ = root;
-        g_free(root);
-        const fs::path controller = fs::path(root_) / "sys/devices/pci0000:00/0000:00:14.0";
-        fs::create_directories(controller / "usb2/2-0:1.0/usb2-port1");
-        fs::create_directories(controller / "usb1/1-0:1.0/usb1-port3");
-        fs::create_symlink("../../../usb1/1-0:1.0/usb1-port3", controller / "usb2/2-0:1.0/usb2-port1/peer");
-        fs::create_symlink("../../../usb2/2-0:1.0/usb2-port1", controller / "usb1/1-0:1.0/usb1-port3/peer");
-    }
-    ~MockUsb() { g_object_unref(testbed_); }
-    MockUsb(const MockUsb&) = delete;
-    MockUsb& operator=(const MockUsb&) = delete;
-
-    const std::string& root() const { return root_; }
-
-    void plug(const LoopStick& stick)
-    {
-        const std::string usb = "/devices/pci0000:00/0000:00:14.0/usb2/2-1";
-        const std::string interface = usb + "/2-1:1.0";
-        const std::string host = interface + "/host6";
-        const std::string scsi = host + "/target6:0:0/6:0:0:0";
-        blockSyspath_ = "/sys" + scsi + "/block/sdb";
-        const std::string records =
-            "P: " + usb +
-            "\nE: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\nE: DRIVER=usb\nE: PRODUCT=951/1666/1\n"
-            "A: speed=5000\nA: busnum=2\nA: devpath=1\nA: idVendor=0951\nA: idProduct=1666\n"
-            "A: manufacturer=Kingston\nA: product=DataTraveler 3.0\n\n"
-            "P: " +
-            interface +
-            "\nE: SUBSYSTEM=usb\nE: DEVTYPE=usb_interface\nE: DRIVER=usb-storage\nA: bInterfaceClass=08\n\n"
-            "P: " +
-            host + "\nE: SUBSYSTEM=scsi\nE: DEVTYPE=scsi_host\n\n" + "P: " + scsi +
-            "\nE: SUBSYSTEM=scsi\nE: DEVTYPE=scsi_device\nE: DRIVER=sd\n\n" + "P: " + scsi + "/block/sdb" +
-            "\nE: SUBSYSTEM=block\nE: DEVTYPE=disk\nE: DEVNAME=" + stick.device() +
-            "\nE: ID_BUS=usb\nE: ID_VENDOR=Kingston\nE: ID_MODEL=DataTraveler_3.0\nE: ID_PATH=" + kStickIdPath +
-            "\nE: USEC_INITIALIZED=1000000\nE: ID_FS_TYPE=ext4\nE: ID_FS_USAGE=filesystem\n"
-            "A: size=65536\nA: dev=" +
-            stick.majorMinor() + "\n\n";
-        GError* error = nullptr;
-        if (!umockdev_testbed_add_from_string(testbed_, records.c_str(), &error)) {
-            ADD_FAILURE() << "adding the stick: " << (error ? error->message : "unknown error");
-            g_clear_error(&error);
-        }
-    }
-
-    void uevent(const char* action) { umockdev_testbed_uevent(testbed_, blockSyspath_.c_str(), action); }
-
-private:
-    UMockdevTestbed* testbed_;
-    std::string root_;
-    std::string blockSyspath_;
-};
-
-// omni-provisiond as a child process: joined to a network namespace, with
-// umockdev's preload library, stdout and stderr into a log file.
-class DaemonProcess {
-public:
-    DaemonProcess(const std::string& configFile, const std::string& namespaceName,
-        const std::string& testbedRoot, const std::string& logFile)
-        : logFile_(logFile)
-    {
-        std::vector<std::string> environment;
-        for (char** variable = environ; *variable; ++variable) {
-            const std::string entry = *variable;
-            const std::string name = entry.substr(0, entry.find('='));
-            // Plain log lines on stderr, our directories, nobody to notify.
-            if (name == "JOURNAL_STREAM" || name == "NOTIFY_SOCKET" || name == "WATCHDOG_USEC"
-                || name == "WATCHDOG_PID" || name == "STATE_DIRECTORY" || name == "RUNTIME_DIRECTORY"
-                || name == "CONFIGURATION_DIRECTORY" || name == "LD_PRELOAD" || name == "UMOCKDEV_DIR"
-                || name == "OMNI_DAEMON_TEST_REEXEC")
-                continue;
-            environment.push_back(entry);
-        }
-        environment.push_back("LD_PRELOAD=libumockdev-preload.so.0");
-        environment.push_back("UMOCKDEV_DIR=" + testbedRoot);
-        if (!std::getenv("ASAN_OPTIONS"))
-            environment.push_back("ASAN_OPTIONS=verify_asan_link_order=0");
-        const std::vector<std::string> arguments { OMNI_DAEMON_PATH, "--config", configFile };
-
+        const std::vector<std::string> arguments { "ip", "netns", "exec", namespaceName, "dnsmasq",
+            "--no-daemon", "--conf-file=/dev/null", "--port=0", "--bind-interfaces",
+            "--interface=" + interfaceName,
+            "--dhcp-range=" + subnet + ".50," + subnet + ".99,255.255.255.0,1h",
+            "--dhcp-leasefile=" + (directory / "dnsmasq.leases").string(),
+            "--pid-file=" + (directory / "dnsmasq.pid").string(), "--dhcp-authoritative",
+            "--dhcp-option=option:router," + subnet + ".1",
+            "--dhcp-option=option:dns-server," + subnet + ".53" };
         std::vector<char*> argv;
         for (const auto& argument : arguments)
             argv.push_back(const_cast<char*>(argument.c_str()));
         argv.push_back(nullptr);
-        std::vector<char*> envp;
-        for (const auto& entry : environment)
-            envp.push_back(const_cast<char*>(entry.c_str()));
-        envp.push_back(nullptr);
-
-        const int namespaceFd = ::open(("/run/netns/" + namespaceName).c_str(), O_RDONLY | O_CLOEXEC);
-        const int logFd = ::open(logFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (namespaceFd < 0 || logFd < 0) {
-            ADD_FAILURE() << "opening the namespace or the log: " << std::strerror(errno);
-            return;
-        }
+        const int output
+            = ::open((directory / "dnsmasq.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         pid_ = ::fork();
         if (pid_ == 0) {
-            // Only async-signal-safe calls from here on.
-            if (::setns(namespaceFd, CLONE_NEWNET) != 0)
-                ::_exit(126);
-            ::dup2(logFd, STDOUT_FILENO);
-            ::dup2(logFd, STDERR_FILENO);
-            ::execve(argv[0], argv.data(), envp.data());
+            ::dup2(output, STDOUT_FILENO);
+            ::dup2(output, STDERR_FILENO);
+            ::execvp(argv[0], argv.data());
             ::_exit(127);
         }
-        ::close(namespaceFd);
-        ::close(logFd);
-        if (pid_ < 0)
-            ADD_FAILURE() << "fork: " << std::strerror(errno);
+        if (output >= 0)
+            ::close(output);
     }
-    ~DaemonProcess()
+    ~Dnsmasq()
     {
-        if (running()) {
-            ::kill(pid_, SIGKILL);
-            int status = 0;
-            ::waitpid(pid_, &status, 0);
+        if (pid_ > 0) {
+            ::kill(pid_, SIGTERM);
+            ::waitpid(pid_, nullptr, 0);
         }
     }
-    DaemonProcess(const DaemonProcess&) = delete;
-    DaemonProcess& operator=(const DaemonProcess&) = delete;
-
-    pid_t pid() const { return pid_; }
-    bool running()
-    {
-        if (pid_ <= 0 || exitStatus_)
-            return false;
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            exitStatus_ = status;
-            return false;
-        }
-        return true;
-    }
-    std::optional<int> exitStatus() const { return exitStatus_; }
-
-    // Everything the daemon has written so far.
-    const std::string& log()
-    {
-        std::ifstream in(logFile_, std::ios::binary);
-        in.seekg(static_cast<std::streamoff>(log_.size()));
-        std::ostringstream more;
-        more << in.rdbuf();
-        log_ += more.str();
-        return log_;
-    }
-
-    // Waits until the log holds `count` occurrences of `needle`; false when
-    // the daemon died or the deadline passed first.
-    bool waitForLog(const std::string& needle, std::size_t count = 1, std::chrono::milliseconds timeout = 10s)
-    {
-        return waitUntil([&] { return countOccurrences(log(), needle) >= count || !running(); }, timeout)
-            && countOccurrences(log(), needle) >= count;
-    }
-
-    int openFdCount() const
-    {
-        int count = 0;
-        for ([[maybe_unused]] const auto& entry :
-            fs::directory_iterator("/proc/" + std::to_string(pid_) + "/fd"))
-            ++count;
-        return count;
-    }
-    std::string rss() const
-    {
-        std::istringstream status(readWholeFile("/proc/" + std::to_string(pid_) + "/status"));
-        for (std::string line; std::getline(status, line);)
-            if (line.rfind("VmRSS:", 0) == 0)
-                return line.substr(6).erase(0, line.substr(6).find_first_not_of(" \t"));
-        return "?";
-    }
+    Dnsmasq(const Dnsmasq&) = delete;
+    Dnsmasq& operator=(const Dnsmasq&) = delete;
 
 private:
-    std::string logFile_;
-    std::string log_;
     pid_t pid_ = -1;
-    std::optional<int> exitStatus_;
 };
-
-// Mount points whose source is `device` or that lie under `directory`.
-std::vector<std::string> mountsOf(const std::string& device, const std::string& directory)
-{
-    std::vector<std::string> found;
-    std::istringstream mountinfo(readWholeFile("/proc/self/mountinfo"));
-    for (std::string line; std::getline(mountinfo, line);) {
-        std::istringstream fields(line);
-        std::vector<std::string> parts;
-        for (std::string part; fields >> part;)
-            parts.push_back(part);
-        if (parts.size() < 5)
-            continue;
-        const auto separator = std::find(parts.begin(), parts.end(), "-");
-        const bool fromDevice
-            = separator != parts.end() && separator + 2 < parts.end() && *(separator + 2) == device;
-        if (fromDevice || parts[4].rfind(directory, 0) == 0)
-            found.push_back(line);
-    }
-    return found;
-}
 
 class DaemonTest : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        ca_ = makeCa(work_, "ca");
-        ASSERT_FALSE(::testing::Test::HasFailure());
+        ca_ = makeCa(work_ / "ca");
         fs::create_directories(stateDirectory());
         fs::create_directories(runtimeDirectory());
         namespace_.emplace("daemon");
+        peers_.emplace("gateways");
+        // The far ends hold the gateways, so the receipt's ARP probe is answered at once.
         for (const char* port : { "0", "1" }) {
+            const std::string peer = std::string("peer") + port;
             omni::testing::ip({ "-n", namespace_->name(), "link", "add", std::string("eth") + port, "type",
-                "veth", "peer", "name", std::string("peer") + port });
-            omni::testing::ip({ "-n", namespace_->name(), "link", "set", std::string("peer") + port, "up" });
+                "veth", "peer", "name", peer, "netns", peers_->name() });
+            omni::testing::ip({ "-n", peers_->name(), "address", "add",
+                std::string("10.7") + (*port == '0' ? "7" : "8") + ".0.1/24", "dev", peer });
+            omni::testing::ip({ "-n", peers_->name(), "link", "set", peer, "up" });
         }
     }
     void TearDown() override
@@ -471,72 +233,82 @@ protected:
         // A failed test may leave the daemon mid-attempt: stop it, then let
         // go of its mount so the loop device and the directories can go.
         daemon_.reset();
-        if (stick_)
-            for (const auto& line : mountsOf(stick_->device(), runtimeDirectory())) {
+        if (!dhcpInterface_.empty()) {
+            // A daemon killed above leaves its dhcpcd (own process group) behind.
+            const pid_t client = static_cast<pid_t>(
+                std::atoi(readWholeFile(runtimeDirectory() + "/dhcp/" + dhcpInterface_ + ".pid").c_str()));
+            if (client > 1
+                && readWholeFile("/proc/" + std::to_string(client) + "/comm").rfind("dhcpcd", 0) == 0)
+                ::killpg(client, SIGKILL);
+            std::error_code ignored;
+            fs::remove("/var/lib/dhcpcd/" + dhcpInterface_ + ".lease", ignored);
+        }
+        for (const auto* stick : { stick_ ? &*stick_ : nullptr, nextStick_ ? &*nextStick_ : nullptr }) {
+            if (!stick)
+                continue;
+            for (const auto& line : mountsOf(stick->device(), runtimeDirectory())) {
                 std::istringstream fields(line);
                 std::string mountPoint;
                 for (int field = 0; field < 5; ++field)
                     fields >> mountPoint;
                 ::umount2(mountPoint.c_str(), MNT_DETACH);
             }
+        }
     }
 
     std::string stateDirectory() const { return work_ / "state"; }
     std::string runtimeDirectory() const { return work_ / "run"; }
 
+    DaemonConfig config() const
+    {
+        DaemonConfig configuration;
+        configuration.anchors = { ca_.root() };
+        configuration.stateDirectory = stateDirectory();
+        configuration.runtimeDirectory = runtimeDirectory();
+        return configuration;
+    }
+
     // The stick holds an archive for `deviceName` issued by `issuer`.
     void makeStick(const std::string& deviceName, const TestCa& issuer)
     {
         deviceName_ = deviceName;
-        archive_ = issueArchive(work_, issuer, deviceName);
-        ASSERT_FALSE(archive_.empty());
-        stick_.emplace(work_, archive_);
+        archive_ = issueArchive(work_.path(), issuer, deviceName);
+        stick_.emplace(work_.path(), std::vector<fs::path> { archive_ });
         ASSERT_FALSE(stick_->device().empty());
     }
 
-    void startDaemon()
+    // The stick holds these archives; `deviceName` names the receipt expected.
+    void makeStickWith(const std::vector<fs::path>& archives, const std::string& deviceName)
     {
-        const std::string config = work_ / "config.yaml";
-        writeWholeFile(config,
-            "schema_version: 1\n"
-            "usb:\n"
-            "  connector_id_path: \""
-                + kConnector
-                + "\"\n"
-                  "  filesystems: [ext4, vfat, exfat]\n"
-                  "trust:\n"
-                  "  anchors:\n"
-                  "    - "
-                + ca_.root()
-                + "\n"
-                  "interfaces:\n"
-                  "  Ethernet0:\n"
-                  "    match: {name: eth0}\n"
-                  "  Ethernet1:\n"
-                  "    match: {name: eth1}\n"
-                  "dns:\n"
-                  "  backend: none\n"
-                  "ntp:\n"
-                  "  backend: none\n"
-                  "state:\n"
-                  "  directory: "
-                + stateDirectory() + "\n  runtime_directory: " + runtimeDirectory()
-                + "\n"
-                  "led:\n"
-                  "  name: \"\"\n");
-        daemon_.emplace(config, namespace_->name(), usb_.root(), work_ / "daemon.log");
+        deviceName_ = deviceName;
+        stick_.emplace(work_.path(), archives);
+        ASSERT_FALSE(stick_->device().empty());
+    }
+
+    void writeConfig(const std::string& text) { writeWholeFile(work_ / "config.yaml", text); }
+
+    void startDaemon(const DaemonConfig& configuration)
+    {
+        writeConfig(configuration.render());
+        daemon_.emplace(DaemonProcess::Launch {
+            work_ / "config.yaml", namespace_->name(), usb_.root(), work_ / "daemon.log", {} });
         // The monitor is open (and enumeration done) once it says so.
         ASSERT_TRUE(daemon_->waitForLog(" started; ")) << "the daemon did not start:\n" << daemon_->log();
     }
+    void startDaemon() { startDaemon(config()); }
 
-    std::string statusField(const std::string& field)
+    nlohmann::json statusJson()
     {
         try {
-            const auto status = nlohmann::json::parse(readWholeFile(stateDirectory() + "/status.json"));
-            return status.value(field, std::string());
+            return nlohmann::json::parse(readWholeFile(stateDirectory() + "/status.json"));
         } catch (const std::exception&) {
-            return {}; // not written yet
+            return nlohmann::json::object(); // not written yet
         }
+    }
+    std::string statusField(const std::string& field)
+    {
+        const auto status = statusJson();
+        return status.contains(field) && status[field].is_string() ? status[field].get<std::string>() : "";
     }
 
     void waitForStatus(const std::string& expected)
@@ -548,24 +320,39 @@ protected:
             << daemon_->log();
     }
 
+    // The attempt on `device` is over: the daemon logs its end after the unmount.
+    void waitForAttemptEnd(const std::string& device, std::size_t count = 1)
+    {
+        ASSERT_TRUE(daemon_->waitForLog("Done with " + device + " ", count, kProvisionDeadline))
+            << daemon_->log();
+    }
+
+    nlohmann::json statusCommand()
+    {
+        return nlohmann::json::parse(cli({ "status", "--json", "--state-dir", stateDirectory() }));
+    }
+
     void expectStatusCommand(const std::string& status, const std::string& name)
     {
-        const auto shown
-            = nlohmann::json::parse(cli({ "status", "--json", "--state-dir", stateDirectory() }));
+        const auto shown = statusCommand();
         EXPECT_EQ(shown.value("Status", ""), status) << shown.dump(2);
         EXPECT_EQ(shown.value("Name", std::string()), name) << shown.dump(2);
     }
 
-    void expectNoStickMount()
+    // No mount of the stick in the daemon's mount namespace (its own
+    // mountinfo while it runs, else ours: it inherited our namespace).
+    void expectNoStickMount(const std::string& device)
     {
-        EXPECT_EQ(mountsOf(stick_->device(), runtimeDirectory()), std::vector<std::string> {})
+        const pid_t where = daemon_ && daemon_->running() ? daemon_->pid() : 0;
+        EXPECT_EQ(mountsOf(device, runtimeDirectory(), where), std::vector<std::string> {})
             << "the stick is still mounted";
     }
+    void expectNoStickMount() { expectNoStickMount(stick_->device()); }
 
     // The stick now holds exactly what it held before plus the two receipts.
     FileTree expectStickUnchangedButReceipts()
     {
-        FileTree now = stick_->currentFiles(work_);
+        FileTree now = stick_->currentFiles(work_.path());
         FileTree receipts;
         for (const char* extension : { ".txt", ".json" }) {
             const std::string name = "omni-provision-report_" + deviceName_ + extension;
@@ -605,19 +392,56 @@ protected:
         ASSERT_NO_FATAL_FAILURE(makeStick("edge-gw-1", ca_));
         ASSERT_NO_FATAL_FAILURE(startDaemon());
         usb_.plug(*stick_);
-        usb_.uevent("add");
         ASSERT_NO_FATAL_FAILURE(waitForStatus("SUCCEEDED"));
-        // The success is logged before the stick is unmounted.
-        ASSERT_TRUE(waitUntil([&] { return mountsOf(stick_->device(), runtimeDirectory()).empty(); }, 10s));
+        ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
     }
+
+    // After an accident: a new stick with a fresh archive in the same port
+    // is provisioned as usual (the daemon is healthy).
+    void expectNextStickProvisions(const std::string& deviceName)
+    {
+        const fs::path archive = issueArchive(work_.path(), ca_, deviceName);
+        nextStick_.emplace(work_.path(), std::vector<fs::path> { archive }, "next-stick");
+        usb_.plug(*nextStick_);
+        ASSERT_NO_FATAL_FAILURE(waitForStatus("SUCCEEDED"));
+        ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(nextStick_->device()));
+        expectStatusCommand("SUCCEEDED", deviceName);
+        EXPECT_TRUE(hasAddress("eth0", kStaticAddress, 24));
+        expectNoStickMount(nextStick_->device());
+        EXPECT_TRUE(daemon_->running());
+    }
+
+    // An archive from the test archive factory, its root trusted by the
+    // daemon through `anchors` (the factory's authority is not the CLI's CA).
+    fs::path factoryArchive(const std::string& name, omni::trust::UnixTime issuedAt)
+    {
+        if (!authority_) {
+            authority_ = omni::testing::TestAuthority::make(std::time(nullptr), "Daemon test");
+            writeWholeFile(factoryRoot(), authority_->rootPem());
+        }
+        omni::testing::ArchiveRecipe recipe;
+        recipe.name = name;
+        recipe.issuedAt = issuedAt;
+        recipe.networking = { { "Ethernet0", staticEthernet(kStaticAddress, kStaticGateway) } };
+        const fs::path directory = work_ / ("factory-" + name);
+        fs::create_directories(directory);
+        const fs::path archive = directory / ("certificates-omni_" + name + ".zip");
+        writeWholeFile(archive, omni::testing::ArchiveFactory(*authority_).make(recipe));
+        return archive;
+    }
+    std::string factoryRoot() const { return work_ / "factory-root.pem"; }
 
     TemporaryDirectory work_;
     TestCa ca_;
     MockUsb usb_;
     std::optional<omni::testing::NetworkNamespace> namespace_;
+    std::optional<omni::testing::NetworkNamespace> peers_;
+    std::optional<omni::testing::TestAuthority> authority_;
     std::string deviceName_;
+    std::string dhcpInterface_;
     fs::path archive_;
     std::optional<LoopStick> stick_;
+    std::optional<LoopStick> nextStick_;
     std::optional<DaemonProcess> daemon_;
 };
 
@@ -645,16 +469,16 @@ TEST_F(DaemonTest, StickPluggedAfterStartProvisionsStaticAddress)
 
 TEST_F(DaemonTest, ArchiveOfForeignCaFailsWithCertUntrusted)
 {
-    const TestCa foreign = makeCa(work_, "foreign-ca");
+    const TestCa foreign = makeCa(work_ / "foreign-ca");
     ASSERT_NO_FATAL_FAILURE(makeStick("edge-gw-2", foreign));
     ASSERT_NO_FATAL_FAILURE(startDaemon());
     usb_.plug(*stick_);
-    usb_.uevent("add");
     ASSERT_NO_FATAL_FAILURE(waitForStatus("FAILED"));
     ASSERT_TRUE(daemon_->waitForLog("CERT_UNTRUSTED")) << daemon_->log();
-    ASSERT_TRUE(waitUntil([&] { return mountsOf(stick_->device(), runtimeDirectory()).empty(); }, 10s));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
+    expectNoStickMount();
 
-    const auto shown = nlohmann::json::parse(cli({ "status", "--json", "--state-dir", stateDirectory() }));
+    const auto shown = statusCommand();
     EXPECT_EQ(shown.value("Status", ""), "FAILED") << shown.dump(2);
     EXPECT_EQ(shown["LastAttempt"].value("Reason", ""), "CERT_UNTRUSTED") << shown.dump(2);
     EXPECT_FALSE(hasAddress("eth0", kStaticAddress, 24));
@@ -669,6 +493,127 @@ TEST_F(DaemonTest, ArchiveOfForeignCaFailsWithCertUntrusted)
     EXPECT_NE(text->second.find("FAILED"), std::string::npos) << text->second;
 }
 
+TEST_F(DaemonTest, ExpiredArchiveFailsWithCertExpired)
+{
+    // Issued an hour ago: notAfter + 30 s of tolerance passed 55 minutes ago.
+    const fs::path expired = factoryArchive("edge-gw-expired", std::time(nullptr) - 3600);
+    ASSERT_NO_FATAL_FAILURE(makeStickWith({ expired }, "edge-gw-expired"));
+    auto configuration = config();
+    configuration.anchors.push_back(factoryRoot());
+    ASSERT_NO_FATAL_FAILURE(startDaemon(configuration));
+    usb_.plug(*stick_);
+    ASSERT_NO_FATAL_FAILURE(waitForStatus("FAILED"));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
+
+    const auto shown = statusCommand();
+    EXPECT_EQ(shown.value("Status", ""), "FAILED") << shown.dump(2);
+    EXPECT_EQ(shown["LastAttempt"].value("Result", ""), "FAILED") << shown.dump(2);
+    EXPECT_EQ(shown["LastAttempt"].value("Reason", ""), "CERT_EXPIRED") << shown.dump(2);
+    EXPECT_EQ(shown["LastAttempt"].value("FileName", ""), expired.filename().string()) << shown.dump(2);
+    // The journal line of the verdict carries the reason as a field.
+    const auto verdicts = linesWith(daemon_->log(), "CERT_EXPIRED: ");
+    ASSERT_EQ(verdicts.size(), 1U) << daemon_->log();
+    EXPECT_NE(verdicts.front().find(" OMNI_REASON=CERT_EXPIRED"), std::string::npos) << verdicts.front();
+    EXPECT_NE(verdicts.front().find(" OMNI_ARCHIVE=" + expired.filename().string()), std::string::npos)
+        << verdicts.front();
+    EXPECT_FALSE(hasAddress("eth0", kStaticAddress, 24));
+    expectNoStickMount();
+    const FileTree receipts = expectStickUnchangedButReceipts();
+    const auto json = receipts.find("omni-provision-report_edge-gw-expired.json");
+    ASSERT_NE(json, receipts.end());
+    EXPECT_EQ(nlohmann::json::parse(json->second).value("Reason", ""), "CERT_EXPIRED") << json->second;
+}
+
+// DESIGN.md section 3, "Several archives on one stick": without an expected
+// name, candidates that stop at checks 3-19 are set aside and exactly one
+// survivor is used.
+TEST_F(DaemonTest, OfTwoArchivesTheOnlyValidOneIsUsedAndTheOtherSetAside)
+{
+    const TestCa foreign = makeCa(work_ / "foreign-ca");
+    // The foreign one sorts first: order decides nothing here.
+    const fs::path untrusted = issueArchive(work_.path(), foreign, "edge-gw-a");
+    const fs::path valid = issueArchive(work_.path(), ca_, "edge-gw-b");
+    ASSERT_NO_FATAL_FAILURE(makeStickWith({ untrusted, valid }, "edge-gw-b"));
+    ASSERT_NO_FATAL_FAILURE(startDaemon());
+    usb_.plug(*stick_);
+    ASSERT_NO_FATAL_FAILURE(waitForStatus("SUCCEEDED"));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
+
+    const auto shown = statusCommand();
+    EXPECT_EQ(shown.value("Name", ""), "edge-gw-b") << shown.dump(2);
+    EXPECT_EQ(shown["LastAttempt"].value("FileName", ""), valid.filename().string()) << shown.dump(2);
+    EXPECT_TRUE(hasAddress("eth0", kStaticAddress, 24));
+    const auto setAside = linesWith(daemon_->log(), "set aside " + untrusted.filename().string() + ": ");
+    ASSERT_EQ(setAside.size(), 1U) << daemon_->log();
+    EXPECT_NE(setAside.front().find("CERT_UNTRUSTED"), std::string::npos) << setAside.front();
+    EXPECT_TRUE(daemon_->waitForLog("Provisioned as edge-gw-b from " + valid.filename().string()));
+    expectNoStickMount();
+    // The receipt is the used archive's; both archives are still there.
+    const FileTree receipts = expectStickUnchangedButReceipts();
+    EXPECT_EQ(receipts.size(), 2U);
+}
+
+// ... two or more survivors: ARCHIVE_AMBIGUOUS naming them, nothing applied.
+TEST_F(DaemonTest, TwoValidArchivesAreAmbiguous)
+{
+    const fs::path first = issueArchive(work_.path(), ca_, "edge-gw-c");
+    const fs::path second = issueArchive(work_.path(), ca_, "edge-gw-d");
+    ASSERT_NO_FATAL_FAILURE(makeStickWith({ first, second }, "unknown"));
+    ASSERT_NO_FATAL_FAILURE(startDaemon());
+    usb_.plug(*stick_);
+    ASSERT_NO_FATAL_FAILURE(waitForStatus("FAILED"));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
+
+    const auto shown = statusCommand();
+    EXPECT_EQ(shown["LastAttempt"].value("Reason", ""), "ARCHIVE_AMBIGUOUS") << shown.dump(2);
+    const std::string message = shown["LastAttempt"].value("Message", "");
+    EXPECT_NE(message.find(first.filename().string()), std::string::npos) << message;
+    EXPECT_NE(message.find(second.filename().string()), std::string::npos) << message;
+    EXPECT_FALSE(hasAddress("eth0", kStaticAddress, 24));
+    EXPECT_EQ(countOccurrences(daemon_->log(), "set aside "), 0U) << daemon_->log();
+    expectNoStickMount();
+}
+
+// ... with a configured expected name only that file counts, so the other
+// valid archive is no rival.
+TEST_F(DaemonTest, AnExpectedNameMakesOnlyItsArchiveCount)
+{
+    const fs::path other = issueArchive(work_.path(), ca_, "edge-gw-e");
+    const fs::path mine = issueArchive(work_.path(), ca_, "edge-gw-f");
+    ASSERT_NO_FATAL_FAILURE(makeStickWith({ other, mine }, "edge-gw-f"));
+    auto configuration = config();
+    configuration.expectedName = "edge-gw-f";
+    ASSERT_NO_FATAL_FAILURE(startDaemon(configuration));
+    usb_.plug(*stick_);
+    ASSERT_NO_FATAL_FAILURE(waitForStatus("SUCCEEDED"));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
+    expectStatusCommand("SUCCEEDED", "edge-gw-f");
+    EXPECT_EQ(countOccurrences(daemon_->log(), "set aside "), 0U) << daemon_->log();
+}
+
+// ... no survivor: the reason of the candidate that got furthest down the
+// table (an expired certificate, check 17, beats an untrusted one, check 14,
+// although the untrusted one sorts first).
+TEST_F(DaemonTest, WithoutSurvivorTheFurthestCandidateDecides)
+{
+    const TestCa foreign = makeCa(work_ / "foreign-ca");
+    const fs::path untrusted = issueArchive(work_.path(), foreign, "edge-gw-g");
+    const fs::path expired = factoryArchive("edge-gw-h", std::time(nullptr) - 3600);
+    ASSERT_NO_FATAL_FAILURE(makeStickWith({ untrusted, expired }, "edge-gw-h"));
+    auto configuration = config();
+    configuration.anchors.push_back(factoryRoot());
+    ASSERT_NO_FATAL_FAILURE(startDaemon(configuration));
+    usb_.plug(*stick_);
+    ASSERT_NO_FATAL_FAILURE(waitForStatus("FAILED"));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
+    const auto shown = statusCommand();
+    EXPECT_EQ(shown["LastAttempt"].value("Reason", ""), "CERT_EXPIRED") << shown.dump(2);
+    EXPECT_EQ(shown["LastAttempt"].value("FileName", ""), expired.filename().string()) << shown.dump(2);
+    const auto setAside = linesWith(daemon_->log(), "set aside " + untrusted.filename().string() + ": ");
+    ASSERT_EQ(setAside.size(), 1U) << daemon_->log();
+    EXPECT_NE(setAside.front().find("CERT_UNTRUSTED"), std::string::npos) << setAside.front();
+}
+
 TEST_F(DaemonTest, ReplugOfAppliedStickIsAlreadyApplied)
 {
     ASSERT_NO_FATAL_FAILURE(provisionStatically());
@@ -676,12 +621,13 @@ TEST_F(DaemonTest, ReplugOfAppliedStickIsAlreadyApplied)
     ASSERT_TRUE(daemon_->waitForLog(stick_->device() + " was removed")) << daemon_->log();
     usb_.uevent("add");
     ASSERT_TRUE(daemon_->waitForLog("ALREADY_APPLIED")) << daemon_->log();
-    ASSERT_TRUE(waitUntil([&] { return mountsOf(stick_->device(), runtimeDirectory()).empty(); }, 10s));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device(), 2));
 
     EXPECT_EQ(statusField("Status"), "SUCCEEDED");
     expectStatusCommand("SUCCEEDED", deviceName_);
     EXPECT_EQ(countOccurrences(daemon_->log(), "Provisioned as "), 1U) << daemon_->log();
     EXPECT_TRUE(hasAddress("eth0", kStaticAddress, 24));
+    expectNoStickMount();
     expectStickUnchangedButReceipts();
 }
 
@@ -693,19 +639,263 @@ TEST_F(DaemonTest, StickPresentAtStartIsFoundByEnumeration)
     ASSERT_NO_FATAL_FAILURE(waitForStatus("SUCCEEDED"));
     expectStatusCommand("SUCCEEDED", deviceName_);
     EXPECT_TRUE(hasAddress("eth0", kStaticAddress, 24));
-    ASSERT_TRUE(waitUntil([&] { return mountsOf(stick_->device(), runtimeDirectory()).empty(); }, 10s));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
+    expectNoStickMount();
+}
+
+// The stick is pulled at the moment the daemon opens the archive on it
+// (mounted, listed, nothing read yet): the read fails, the attempt fails
+// with a reason, the mount goes, and the next stick is provisioned.
+TEST_F(DaemonTest, StickPulledWhileTheArchiveIsReadLeavesNoMountAndTheDaemonHealthy)
+{
+    ASSERT_NO_FATAL_FAILURE(makeStick("edge-gw-pulled", ca_));
+    ASSERT_NO_FATAL_FAILURE(startDaemon());
+    const pid_t pid = daemon_->pid();
+    const std::string archiveName = archive_.filename().string();
+    std::vector<std::string> mountedWhenPulled;
+    const bool held = daemon_->holdAtSyscall([&] { usb_.plug(*stick_); },
+        [&](const SyscallEntry& call) {
+            return call.number == SYS_openat && readRemoteString(pid, call.arguments[1]) == archiveName;
+        },
+        [&] {
+            mountedWhenPulled = mountsOf(stick_->device(), runtimeDirectory(), pid);
+            stick_->yank();
+            usb_.uevent("remove");
+        });
+    ASSERT_TRUE(held) << "the daemon never opened " << archiveName << ":\n" << daemon_->log();
+    EXPECT_EQ(mountedWhenPulled.size(), 1U) << "the stick was not mounted when it was pulled";
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
+    ASSERT_TRUE(daemon_->waitForLog(stick_->device() + " was removed")) << daemon_->log();
+
+    expectNoStickMount();
+    EXPECT_FALSE(fs::exists(runtimeDirectory() + "/media/sdb")) << "the mount point was left behind";
+    const auto shown = statusCommand();
+    EXPECT_EQ(shown.value("Status", ""), "FAILED") << shown.dump(2);
+    EXPECT_EQ(shown["LastAttempt"].value("Reason", ""), "ARCHIVE_CORRUPT") << shown.dump(2);
+    EXPECT_NE(shown["LastAttempt"].value("Message", "").find("pulled out"), std::string::npos)
+        << shown.dump(2);
+    EXPECT_FALSE(hasAddress("eth0", kStaticAddress, 24));
+    ASSERT_TRUE(daemon_->running());
+
+    ASSERT_NO_FATAL_FAILURE(expectNextStickProvisions("edge-gw-after-pull"));
+}
+
+// The stick is pulled as the daemon calls mount(2) on it: nothing to read,
+// the attempt fails, no mount and no mount point remain.
+TEST_F(DaemonTest, StickPulledWhileItIsMountedLeavesNoMountAndTheDaemonHealthy)
+{
+    ASSERT_NO_FATAL_FAILURE(makeStick("edge-gw-pulled-early", ca_));
+    ASSERT_NO_FATAL_FAILURE(startDaemon());
+    const pid_t pid = daemon_->pid();
+    const std::string device = stick_->device();
+    const bool held = daemon_->holdAtSyscall([&] { usb_.plug(*stick_); },
+        [&](const SyscallEntry& call) {
+            return call.number == SYS_mount && (call.arguments[3] & MS_REMOUNT) == 0
+                && readRemoteString(pid, call.arguments[0]) == device;
+        },
+        [&] {
+            stick_->yank();
+            usb_.uevent("remove");
+        });
+    ASSERT_TRUE(held) << "the daemon never mounted " << device << ":\n" << daemon_->log();
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(device));
+    ASSERT_TRUE(daemon_->waitForLog(device + " was removed")) << daemon_->log();
+
+    expectNoStickMount();
+    EXPECT_FALSE(fs::exists(runtimeDirectory() + "/media/sdb")) << "the mount point was left behind";
+    const auto shown = statusCommand();
+    EXPECT_EQ(shown.value("Status", ""), "FAILED") << shown.dump(2);
+    EXPECT_EQ(shown["LastAttempt"].value("Reason", ""), "ARCHIVE_NOT_FOUND") << shown.dump(2);
+    EXPECT_NE(shown["LastAttempt"].value("Message", "").find("could not be mounted"), std::string::npos)
+        << shown.dump(2);
+    ASSERT_TRUE(daemon_->running());
+
+    ASSERT_NO_FATAL_FAILURE(expectNextStickProvisions("edge-gw-after-early-pull"));
 }
 
 TEST_F(DaemonTest, SigtermStopsCleanlyWithoutMounts)
 {
     ASSERT_NO_FATAL_FAILURE(provisionStatically());
     ASSERT_EQ(::kill(daemon_->pid(), SIGTERM), 0);
-    ASSERT_TRUE(waitUntil([&] { return !daemon_->running(); }, 5s)) << "still running 5 s after SIGTERM";
+    ASSERT_TRUE(daemon_->waitForExit(5s)) << "still running 5 s after SIGTERM";
     ASSERT_TRUE(daemon_->exitStatus());
     EXPECT_TRUE(WIFEXITED(*daemon_->exitStatus()) && WEXITSTATUS(*daemon_->exitStatus()) == 0)
         << "wait status " << *daemon_->exitStatus();
     EXPECT_NE(daemon_->log().find("stopping on "), std::string::npos) << daemon_->log();
     expectNoStickMount();
+}
+
+// SIGTERM arrives while the apply is half done (the daemon is held just
+// before its second netlink change: the first one is in force). After the
+// daemon exits the ports carry either all of the new configuration or all
+// of the old one, matching status.json, and the stick is unmounted.
+TEST_F(DaemonTest, SigtermDuringApplyLeavesAllOfTheNewOrAllOfTheOldConfiguration)
+{
+    ASSERT_NO_FATAL_FAILURE(makeStick("edge-gw-term", ca_));
+    ASSERT_NO_FATAL_FAILURE(startDaemon());
+    const PortsState before = portsState(namespace_->name());
+    const pid_t pid = daemon_->pid();
+    int changes = 0;
+    std::optional<PortsState> halfway;
+    const bool held = daemon_->holdAtSyscall([&] { usb_.plug(*stick_); },
+        [&](const SyscallEntry& call) {
+            return call.number == SYS_sendmsg && isNetlinkChange(pid, call.arguments[1]) && ++changes == 2;
+        },
+        [&] {
+            halfway = portsState(namespace_->name());
+            ::kill(pid, SIGTERM);
+        });
+    ASSERT_TRUE(held) << "the daemon sent fewer than 2 netlink changes:\n" << daemon_->log();
+    ASSERT_TRUE(daemon_->waitForExit(kProvisionDeadline)) << "still running after SIGTERM:\n"
+                                                          << daemon_->log();
+    EXPECT_TRUE(WIFEXITED(*daemon_->exitStatus()) && WEXITSTATUS(*daemon_->exitStatus()) == 0)
+        << "wait status " << *daemon_->exitStatus();
+    EXPECT_NE(daemon_->log().find("stopping on "), std::string::npos) << daemon_->log();
+    // The hold was really in the middle: something had changed already.
+    EXPECT_NE(*halfway, before) << "nothing had changed before the second netlink change";
+
+    const PortsState after = portsState(namespace_->name());
+    PortsState complete = before;
+    complete.up["eth0"] = true;
+    complete.addresses["eth0"] = { kStaticAddress + "/24" };
+    complete.defaultRoutes = { "via " + kStaticGateway + " dev eth0 metric 100" };
+    const bool isNew = after == complete;
+    const bool isOld = after == before;
+    EXPECT_TRUE(isNew || isOld) << "half a configuration is in force:\n  before:   " << before.describe()
+                                << "\n  halfway:  " << halfway->describe()
+                                << "\n  after:    " << after.describe()
+                                << "\n  complete: " << complete.describe();
+    // status.json tells the same story.
+    EXPECT_EQ(statusField("Status"), isNew ? "SUCCEEDED" : "FAILED") << statusJson().dump(2);
+    std::cout << "SIGTERM during the apply: the attempt " << (isNew ? "completed" : "was rolled back")
+              << " before the daemon stopped\n";
+    expectNoStickMount();
+    EXPECT_TRUE(fs::is_empty(runtimeDirectory() + "/media")) << "a mount point was left behind";
+}
+
+// SIGHUP: a valid new configuration takes effect (here the connector: a
+// stick ignored before is provisioned after), an invalid one is refused
+// with the reason in the log and the old one stays in force.
+TEST_F(DaemonTest, SighupAppliesAValidConfigurationAndRefusesAnInvalidOne)
+{
+    ASSERT_NO_FATAL_FAILURE(makeStick("edge-gw-hup", ca_));
+    auto configuration = config();
+    configuration.connector = "pci-0000:00:14.0-usb-0:2"; // another connector than the stick's
+    ASSERT_NO_FATAL_FAILURE(startDaemon(configuration));
+    usb_.plug(*stick_);
+    ASSERT_TRUE(daemon_->waitForLog("Ignored ")) << daemon_->log();
+    EXPECT_NE(statusField("Status"), "SUCCEEDED");
+
+    // Valid: the stick's connector. The same stick is provisioned on the next plug.
+    configuration.connector = kConnector;
+    writeConfig(configuration.render());
+    ASSERT_EQ(::kill(daemon_->pid(), SIGHUP), 0);
+    ASSERT_TRUE(daemon_->waitForLog("configuration reloaded")) << daemon_->log();
+    usb_.uevent("remove");
+    usb_.uevent("add");
+    ASSERT_NO_FATAL_FAILURE(waitForStatus("SUCCEEDED"));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
+    expectStatusCommand("SUCCEEDED", "edge-gw-hup");
+
+    // Invalid: an unknown key (beside a connector that would ignore the stick).
+    auto ignoring = configuration;
+    ignoring.connector = "pci-0000:00:14.0-usb-0:2";
+    writeConfig(ignoring.render() + "no_such_option: 1\n");
+    ASSERT_EQ(::kill(daemon_->pid(), SIGHUP), 0);
+    ASSERT_TRUE(daemon_->waitForLog("reload refused")) << daemon_->log();
+    const auto refused = linesWith(daemon_->log(), "reload refused");
+    ASSERT_EQ(refused.size(), 1U);
+    EXPECT_NE(refused.front().find("config.yaml:"), std::string::npos) << refused.front();
+    EXPECT_NE(refused.front().find("no_such_option"), std::string::npos) << refused.front();
+    // The old connector is still in force: the stick is handled, not ignored.
+    usb_.uevent("remove");
+    usb_.uevent("add");
+    ASSERT_TRUE(daemon_->waitForLog("ALREADY_APPLIED")) << daemon_->log();
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device(), 2));
+    EXPECT_EQ(countOccurrences(daemon_->log(), "Ignored "), 1U) << daemon_->log();
+
+    // Invalid too: well-formed, but its only trust anchor does not exist.
+    auto anchorless = configuration;
+    anchorless.anchors = { work_ / "missing-root.pem" };
+    writeConfig(anchorless.render());
+    ASSERT_EQ(::kill(daemon_->pid(), SIGHUP), 0);
+    ASSERT_TRUE(daemon_->waitForLog("reload refused", 2)) << daemon_->log();
+    EXPECT_NE(linesWith(daemon_->log(), "reload refused").back().find("missing-root.pem"), std::string::npos)
+        << daemon_->log();
+    // The old anchors are still in force: a new archive from our CA is accepted.
+    usb_.uevent("remove");
+    const fs::path newer = issueArchive(work_.path(), ca_, "edge-gw-hup-2");
+    ASSERT_TRUE(daemon_->waitForLog(stick_->device() + " was removed", 2)) << daemon_->log();
+    stick_->replaceArchives(work_.path(), { newer });
+    usb_.uevent("add");
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device(), 3));
+    expectStatusCommand("SUCCEEDED", "edge-gw-hup-2");
+    EXPECT_EQ(countOccurrences(daemon_->log(), "configuration reloaded"), 1U) << daemon_->log();
+    EXPECT_TRUE(daemon_->running());
+}
+
+// Ethernet0 set to DHCP: the daemon starts dhcpcd (its hook from the source
+// tree) on the mapped interface, and the lease of a real DHCP server
+// (dnsmasq, in the gateways' namespace) arrives on it with its default route.
+TEST_F(DaemonTest, DhcpEthernet0GetsItsLeaseFromADhcpServer)
+{
+    for (const char* program : { "/usr/sbin/dhcpcd", "/usr/sbin/dnsmasq" })
+        if (::access(program, X_OK) != 0)
+            GTEST_SKIP() << program << " is not installed (apt-get install dhcpcd-base dnsmasq-base)";
+    // dhcpcd's pid files and sockets are per interface name across namespaces: names of this run.
+    const std::string port = "od" + std::to_string(::getpid()) + "e";
+    const std::string peer = "op" + std::to_string(::getpid()) + "e";
+    dhcpInterface_ = port;
+    omni::testing::ip({ "-n", namespace_->name(), "link", "add", port, "type", "veth", "peer", "name", peer,
+        "netns", peers_->name() });
+    omni::testing::ip({ "-n", peers_->name(), "address", "add", "10.79.0.1/24", "dev", peer });
+    omni::testing::ip({ "-n", peers_->name(), "link", "set", peer, "up" });
+    Dnsmasq server(peers_->name(), peer, "10.79.0", work_.path());
+
+    deviceName_ = "edge-gw-dhcp";
+    archive_ = issueArchive(work_.path(), ca_, deviceName_, { { "ConnectionType", "DHCP" } });
+    stick_.emplace(work_.path(), std::vector<fs::path> { archive_ });
+    auto configuration = config();
+    configuration.ethernet0 = port;
+    configuration.dhcpHookPath = OMNI_DHCPCD_HOOK_SOURCE;
+    ASSERT_NO_FATAL_FAILURE(startDaemon(configuration));
+    usb_.plug(*stick_);
+    // SUCCEEDED does not wait for the lease (boot is never held for one).
+    ASSERT_NO_FATAL_FAILURE(waitForStatus("SUCCEEDED"));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
+    EXPECT_EQ(statusJson()["NetworkingConfiguration"]["Ethernet0"].value("ConnectionType", ""), "DHCP")
+        << statusJson().dump(2);
+
+    std::string lease;
+    const auto leased = [&] {
+        for (const auto& link :
+            omni::testing::ipJson({ "-n", namespace_->name(), "-4", "address", "show", "dev", port }))
+            for (const auto& info : link.value("addr_info", nlohmann::json::array()))
+                if (info.value("local", "").rfind("10.79.0.", 0) == 0 && info.value("prefixlen", 0) == 24)
+                    lease = info.value("local", "");
+        return !lease.empty();
+    };
+    ASSERT_TRUE(waitUntil(leased, 60s))
+        << "no lease on " << port << ":\n"
+        << readWholeFile(runtimeDirectory() + "/dhcp/" + port + ".log") << "\n"
+        << readWholeFile(work_ / "dnsmasq.log");
+    const int host = std::stoi(lease.substr(lease.rfind('.') + 1));
+    EXPECT_TRUE(host >= 50 && host <= 99) << lease;
+    const auto routes
+        = omni::testing::ipJson({ "-n", namespace_->name(), "-4", "route", "show", "default", "dev", port });
+    ASSERT_EQ(routes.size(), 1U) << routes.dump();
+    EXPECT_EQ(routes[0].value("gateway", ""), "10.79.0.1");
+    EXPECT_EQ(routes[0].value("metric", 0), 100);
+    EXPECT_FALSE(hasAddress("eth0", kStaticAddress, 24));
+
+    // A clean stop takes the DHCP client with it.
+    const std::string pidText = readWholeFile(runtimeDirectory() + "/dhcp/" + port + ".pid");
+    const pid_t client = static_cast<pid_t>(std::atoi(pidText.c_str()));
+    ASSERT_GT(client, 1) << pidText;
+    ASSERT_EQ(::kill(daemon_->pid(), SIGTERM), 0);
+    ASSERT_TRUE(daemon_->waitForExit(kProvisionDeadline)) << daemon_->log();
+    EXPECT_TRUE(waitUntil([&] { return ::kill(client, 0) != 0; }, 10s))
+        << "dhcpcd " << client << " outlived the daemon";
 }
 
 TEST_F(DaemonTest, SoakOfReplugsLeaksNoDescriptors)
@@ -717,7 +907,7 @@ TEST_F(DaemonTest, SoakOfReplugsLeaksNoDescriptors)
     usb_.uevent("remove");
     ASSERT_TRUE(daemon_->waitForLog(" was removed", 1));
     const int fdsBefore = daemon_->openFdCount();
-    const std::string rssBefore = daemon_->rss();
+    const std::string rssBefore = daemon_->procStatus("VmRSS");
     const auto started = std::chrono::steady_clock::now();
     for (int cycle = 1; cycle <= cycles; ++cycle) {
         usb_.uevent("add");
@@ -730,7 +920,7 @@ TEST_F(DaemonTest, SoakOfReplugsLeaksNoDescriptors)
     const auto elapsed
         = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     const int fdsAfter = daemon_->openFdCount();
-    const std::string rssAfter = daemon_->rss();
+    const std::string rssAfter = daemon_->procStatus("VmRSS");
     std::cout << "soak: " << cycles << " plug cycles in " << elapsed.count() << " ms; open fds " << fdsBefore
               << " -> " << fdsAfter << "; VmRSS " << rssBefore << " -> " << rssAfter << "\n";
     RecordProperty("fds_before", fdsBefore);
@@ -743,66 +933,15 @@ TEST_F(DaemonTest, SoakOfReplugsLeaksNoDescriptors)
     EXPECT_TRUE(daemon_->running());
 }
 
-std::optional<std::string> whyCannotRun()
-{
-    if (::geteuid() != 0)
-        return "not root: loop devices, mounts and network namespaces need it";
-    const auto libraries = runProcess({ "/sbin/ldconfig", "-p" });
-    if (libraries.out.find("libumockdev-preload.so.0") == std::string::npos)
-        return "umockdev's preload library libumockdev-preload.so.0 is not installed (apt-get install "
-               "umockdev)";
-    losetupPath = firstExisting({ "/usr/sbin/losetup", "/sbin/losetup", "/usr/bin/losetup" });
-    mkfsPath = firstExisting({ "/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4" });
-    if (losetupPath.empty() || mkfsPath.empty())
-        return "losetup or mkfs.ext4 is missing (util-linux, e2fsprogs)";
-    if (::access("/dev/loop-control", R_OK | W_OK) != 0)
-        return "no /dev/loop-control: loop devices are unavailable here";
-    if (const auto why = omni::testing::whyIntegrationCannotRun())
-        return why;
-    // A private mount namespace: whatever the daemon or the test mounts dies
-    // with it, and the host's mount table is never touched.
-    if (::unshare(CLONE_NEWNS) != 0)
-        return std::string("cannot make a mount namespace: ") + std::strerror(errno);
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-        return std::string("cannot make mounts private: ") + std::strerror(errno);
-    return std::nullopt;
-}
-
-// umockdev_testbed_uevent() looks the device up through libudev in THIS
-// process, so the test itself must run with the preload library. It
-// re-executes itself with it when started without, then takes it out of
-// the environment again: the tools it runs (losetup, mkfs, ip, the CLI)
-// see the real /sys; only the daemon gets it back, explicitly.
-bool preloadActive()
-{
-    return readWholeFile("/proc/self/maps").find("libumockdev-preload") != std::string::npos;
-}
-
 } // namespace
 
 int main(int argc, char** argv)
 {
-    if (!preloadActive() && !std::getenv("OMNI_DAEMON_TEST_REEXEC")) {
-        const char* existing = std::getenv("LD_PRELOAD");
-        const std::string preload = std::string("libumockdev-preload.so.0")
-            + (existing && *existing ? std::string(":") + existing : "");
-        ::setenv("LD_PRELOAD", preload.c_str(), 1);
-        ::setenv("OMNI_DAEMON_TEST_REEXEC", "1", 1);
-        if (!std::getenv("ASAN_OPTIONS"))
-            ::setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 1);
-        ::execv("/proc/self/exe", argv);
-        std::printf("SKIP daemon integration tests: cannot re-execute with umockdev's preload: %s\n",
-            std::strerror(errno));
+    if (const auto why = ensurePreload(argv)) {
+        std::printf("SKIP daemon integration tests: %s\n", why->c_str());
         return 77;
     }
-    ::unsetenv("LD_PRELOAD");
-    if (!preloadActive()) {
-        std::printf(
-            "SKIP daemon integration tests: umockdev's preload library libumockdev-preload.so.0 could "
-            "not be loaded (apt-get install umockdev)\n");
-        return 77;
-    }
-    if (const auto why = whyCannotRun()) {
+    if (const auto why = prepareHarness()) {
         std::printf("SKIP daemon integration tests: %s\n", why->c_str());
         return 77;
     }
