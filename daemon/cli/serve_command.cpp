@@ -34,6 +34,7 @@ struct ServeOptions {
     std::int64_t maxDevices = -1; // none
     unsigned maxConnections = 64;
     unsigned idleTimeoutSeconds = 15;
+    unsigned requestTimeoutSeconds = 30;
     issuer::ArnScope scope;
 };
 
@@ -81,6 +82,7 @@ int runServe(const ServeOptions& options)
     serverOptions.listen = *listen;
     serverOptions.maxConnections = options.maxConnections;
     serverOptions.idleTimeoutSeconds = options.idleTimeoutSeconds;
+    serverOptions.requestTimeoutSeconds = options.requestTimeoutSeconds;
     if (tlsMaterial) {
         serverOptions.tlsCertificatePem = tlsMaterial->certificatePem;
         serverOptions.tlsKeyPem = tlsMaterial->keyPem;
@@ -167,6 +169,11 @@ void registerServeCommand(CLI::App& app, int& exitCode)
     command
         ->add_option("--idle-timeout", options->idleTimeoutSeconds,
             "Seconds a connection may stay silent (headers, body or keep-alive) before it is closed")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 3600u));
+    command
+        ->add_option("--request-timeout", options->requestTimeoutSeconds,
+            "Seconds a client has to send a whole request, however slowly it trickles (slow-loris)")
         ->capture_default_str()
         ->check(CLI::Range(1u, 3600u));
     addExample(*command,

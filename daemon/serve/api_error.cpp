@@ -37,7 +37,8 @@ ApiError fieldValidationError(const std::vector<manifest::FieldError>& fields)
     return validationError("FIELD_VALIDATION_FAILED", describeFieldErrors(fields), fields);
 }
 
-ApiError conflictError(const std::string& message, const std::string& resourceId, const std::string& resourceType)
+ApiError conflictError(
+    const std::string& message, const std::string& resourceId, const std::string& resourceType)
 {
     ApiError error = make(409, "ConflictException", message);
     error.body["ResourceId"] = resourceId;
@@ -55,7 +56,10 @@ ApiError serviceQuotaExceededError(const std::string& message, const std::string
     return error;
 }
 
-ApiError accessDeniedError(const std::string& message) { return make(403, "AccessDeniedException", message); }
+ApiError accessDeniedError(const std::string& message)
+{
+    return make(403, "AccessDeniedException", message);
+}
 
 ApiError resourceNotFoundError(
     const std::string& message, const std::string& resourceId, const std::string& resourceType)
@@ -66,7 +70,10 @@ ApiError resourceNotFoundError(
     return error;
 }
 
-ApiError internalServerError(const std::string& message) { return make(500, "InternalServerException", message); }
+ApiError internalServerError(const std::string& message)
+{
+    return make(500, "InternalServerException", message);
+}
 
 ApiError payloadTooLargeError(std::size_t limitBytes)
 {

@@ -24,12 +24,14 @@ struct ApiError {
 // "2 validation errors detected: Name: ...; Tags.site: ..."
 std::string describeFieldErrors(const std::vector<manifest::FieldError>& fields);
 
-// reason: the model's ValidationExceptionReason (CANNOT_PARSE, FIELD_VALIDATION_FAILED, UNKNOWN_OPERATION, OTHER).
-ApiError validationError(
-    std::string_view reason, const std::string& message, const std::vector<manifest::FieldError>& fields = {});
+// reason: the model's ValidationExceptionReason (CANNOT_PARSE, FIELD_VALIDATION_FAILED, UNKNOWN_OPERATION,
+// OTHER).
+ApiError validationError(std::string_view reason, const std::string& message,
+    const std::vector<manifest::FieldError>& fields = {});
 // FIELD_VALIDATION_FAILED with the message describeFieldErrors() makes.
 ApiError fieldValidationError(const std::vector<manifest::FieldError>& fields);
-ApiError conflictError(const std::string& message, const std::string& resourceId, const std::string& resourceType);
+ApiError conflictError(
+    const std::string& message, const std::string& resourceId, const std::string& resourceType);
 ApiError serviceQuotaExceededError(const std::string& message, const std::string& quotaCode,
     const std::string& serviceCode, const std::string& resourceType);
 ApiError accessDeniedError(const std::string& message);

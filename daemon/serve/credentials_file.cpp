@@ -35,7 +35,10 @@ private:
     int fd_;
 };
 
-bool isKeyCharacter(char c) { return c > ' ' && c < 0x7f; }
+bool isKeyCharacter(char c)
+{
+    return c > ' ' && c < 0x7f;
+}
 
 } // namespace
 
@@ -62,8 +65,9 @@ Result<CredentialStore> CredentialStore::load(const std::filesystem::path& path)
             + "; make it readable by its owner only (chmod 600 " + path.string() + ")"));
     }
     if (static_cast<std::uint64_t>(status.st_size) > kMaxCredentialsFileBytes)
-        return tl::unexpected(credentialsError(path.string() + " is over " + std::to_string(kMaxCredentialsFileBytes)
-            + " bytes; it should hold one short line per access key"));
+        return tl::unexpected(
+            credentialsError(path.string() + " is over " + std::to_string(kMaxCredentialsFileBytes)
+                + " bytes; it should hold one short line per access key"));
     std::string text(kMaxCredentialsFileBytes + 1, '\0');
     std::size_t total = 0;
     while (total < text.size()) {
@@ -77,8 +81,8 @@ Result<CredentialStore> CredentialStore::load(const std::filesystem::path& path)
         total += static_cast<std::size_t>(got);
     }
     if (total > kMaxCredentialsFileBytes)
-        return tl::unexpected(credentialsError(path.string() + " grew over " + std::to_string(kMaxCredentialsFileBytes)
-            + " bytes while it was read"));
+        return tl::unexpected(credentialsError(path.string() + " grew over "
+            + std::to_string(kMaxCredentialsFileBytes) + " bytes while it was read"));
     text.resize(total);
     auto store = parse(text, path.string());
     OPENSSL_cleanse(text.data(), text.size());
@@ -109,6 +113,8 @@ Result<CredentialStore> CredentialStore::parse(std::string_view text, std::strin
                 ++at;
                 continue;
             }
+            if (line[at] == '#')
+                break; // a comment, on its own line or after the pair
             const std::size_t fieldStart = at;
             while (at < line.size() && line[at] != ' ' && line[at] != '\t') {
                 badCharacter = badCharacter || !isKeyCharacter(line[at]);
@@ -116,16 +122,18 @@ Result<CredentialStore> CredentialStore::parse(std::string_view text, std::strin
             }
             fields.push_back(line.substr(fieldStart, at - fieldStart));
         }
-        if (fields.empty() || fields.front().front() == '#')
+        if (fields.empty())
             continue;
         if (badCharacter)
             return tl::unexpected(credentialsError(where + "access keys are printable ASCII without spaces"));
         if (fields.size() != 2)
-            return tl::unexpected(credentialsError(where + "expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY', found "
-                + std::to_string(fields.size()) + (fields.size() == 1 ? " field" : " fields")));
+            return tl::unexpected(
+                credentialsError(where + "expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY', found "
+                    + std::to_string(fields.size()) + (fields.size() == 1 ? " field" : " fields")));
         if (fields[0].size() > 128 || fields[0].find('/') != std::string_view::npos)
-            return tl::unexpected(credentialsError(
-                where + "an access key ID has at most 128 characters and no '/' (it is part of the credential scope)"));
+            return tl::unexpected(credentialsError(where
+                + "an access key ID has at most 128 characters and no '/' (it is part of the credential "
+                  "scope)"));
         if (store.secrets_.count(fields[0]) != 0)
             return tl::unexpected(
                 credentialsError(where + "access key ID " + std::string(fields[0]) + " is listed twice"));
@@ -133,7 +141,8 @@ Result<CredentialStore> CredentialStore::parse(std::string_view text, std::strin
     }
     if (store.secrets_.empty())
         return tl::unexpected(credentialsError(std::string(sourceName)
-            + " lists no access key; add a line 'ACCESS_KEY_ID SECRET_ACCESS_KEY' (the keys the clients use)"));
+            + " lists no access key; add a line 'ACCESS_KEY_ID SECRET_ACCESS_KEY' (the keys the clients "
+              "use)"));
     return store;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The access keys `serve --credentials FILE` accepts: one
-// "ACCESS_KEY_ID SECRET_ACCESS_KEY" pair per line, '#' starts a comment line.
+// "ACCESS_KEY_ID SECRET_ACCESS_KEY" pair per line; '#' starts a comment,
+// on its own line or after the pair.
 // The file holds secrets, so it must not be readable by group or others.
 #include <cstddef>
 #include <filesystem>

@@ -39,7 +39,8 @@ std::string newRequestId()
         return "00000000-0000-4000-8000-000000000000";
     bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);
     bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);
-    const std::string hex = sigv4::toHex(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    const std::string hex
+        = sigv4::toHex(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
     return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-"
         + hex.substr(20);
 }
@@ -49,7 +50,8 @@ HttpResponse jsonResponse(int status, const nlohmann::json& body, std::string su
     HttpResponse response;
     response.status = status;
     response.headers.emplace_back("Content-Type", "application/json");
-    response.body = body.dump();
+    // Messages may quote what a client sent; bytes that are not UTF-8 become U+FFFD instead of an exception.
+    response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     response.summary = std::move(summary);
     return response;
 }
@@ -57,7 +59,8 @@ HttpResponse jsonResponse(int status, const nlohmann::json& body, std::string su
 bool isDeviceIdText(std::string_view text)
 {
     return !text.empty() && text.size() <= 255 && std::all_of(text.begin(), text.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
+            || c == '_';
     });
 }
 
@@ -112,8 +115,8 @@ tl::expected<ListQuery, ApiError> parseListQuery(std::string_view rawQuery)
             continue;
         const std::size_t equals = pair.find('=');
         std::string name = sigv4::percentDecode(pair.substr(0, equals));
-        std::string value
-            = equals == std::string_view::npos ? std::string() : sigv4::percentDecode(pair.substr(equals + 1));
+        std::string value = equals == std::string_view::npos ? std::string()
+                                                             : sigv4::percentDecode(pair.substr(equals + 1));
         if (!parameters.emplace(name, std::move(value)).second)
             errors.push_back({ name, "is given more than once" });
     }
@@ -124,7 +127,8 @@ tl::expected<ListQuery, ApiError> parseListQuery(std::string_view rawQuery)
         std::size_t value = 0;
         const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), value);
         if (text.empty() || problem != std::errc() || end != text.data() + text.size() || value > 25)
-            errors.push_back({ "MaxResults", "must be a whole number from 0 to 25, got '" + text.substr(0, 32) + "'" });
+            errors.push_back(
+                { "MaxResults", "must be a whole number from 0 to 25, got '" + text.substr(0, 32) + "'" });
         else if (value > 0)
             query.maxResults = value; // 0 is in the model's range; it means the default page
     }
@@ -142,7 +146,8 @@ tl::expected<ListQuery, ApiError> parseListQuery(std::string_view rawQuery)
         query.nameFilter = found->second;
     if (const auto found = parameters.find("DeviceAggregatedStatusFilter"); found != parameters.end()) {
         if (!isOneOf(kAggregatedStatuses, found->second))
-            errors.push_back({ "DeviceAggregatedStatusFilter", "must be one of " + joined(kAggregatedStatuses) });
+            errors.push_back(
+                { "DeviceAggregatedStatusFilter", "must be one of " + joined(kAggregatedStatuses) });
         query.statusFilter = found->second;
     }
     if (const auto found = parameters.find("SortBy"); found != parameters.end()) {
@@ -192,7 +197,8 @@ HttpResponse DeviceApi::handle(const HttpRequest& request, std::int64_t now)
     HttpResponse response;
     const std::size_t question = request.target.find('?');
     const std::string rawPath = request.target.substr(0, question);
-    const std::string rawQuery = question == std::string::npos ? std::string() : request.target.substr(question + 1);
+    const std::string rawQuery
+        = question == std::string::npos ? std::string() : request.target.substr(question + 1);
     const std::string path = sigv4::percentDecode(rawPath);
 
     if (request.bodyTooLarge) {
@@ -203,7 +209,9 @@ HttpResponse DeviceApi::handle(const HttpRequest& request, std::int64_t now)
         const auto caller = sigv4::verify(
             signedRequest, sigv4::sha256Hex(request.body),
             [this](std::string_view id) { return credentials_.secretFor(id); },
-            sigv4::Policy { settings_.scope.region, std::string(kSigningService), sigv4::kMaxClockSkewSeconds }, now);
+            sigv4::Policy {
+                settings_.scope.region, std::string(kSigningService), sigv4::kMaxClockSkewSeconds },
+            now);
         if (!caller) {
             response = errorResponse(accessDeniedError(caller.error().message));
         } else if (path == "/devices" && request.method == "POST") {
@@ -232,7 +240,8 @@ HttpResponse DeviceApi::provision(const HttpRequest& request, std::int64_t now)
         return errorResponse(internalServerError(registry.error().message));
     ProvisionPolicy policy;
     policy.maxDevices = settings_.maxDevices;
-    auto device = provisionDevice(**registry, settings_.authority, settings_.scope, request.body, policy, now);
+    auto device
+        = provisionDevice(**registry, settings_.authority, settings_.scope, request.body, policy, now);
     if (!device) {
         HttpResponse response = errorResponse(device.error());
         response.summary = "ProvisionDevice " + response.summary;
@@ -246,8 +255,8 @@ HttpResponse DeviceApi::provision(const HttpRequest& request, std::int64_t now)
 HttpResponse DeviceApi::describe(const std::string& deviceId)
 {
     if (!isDeviceIdText(deviceId)) {
-        HttpResponse response = errorResponse(fieldValidationError(
-            { { "DeviceId", "must be 1 to 255 characters of [a-zA-Z0-9-_]" } }));
+        HttpResponse response = errorResponse(
+            fieldValidationError({ { "DeviceId", "must be 1 to 255 characters of [a-zA-Z0-9-_]" } }));
         response.summary = "DescribeDevice " + response.summary;
         return response;
     }
@@ -258,8 +267,8 @@ HttpResponse DeviceApi::describe(const std::string& deviceId)
     if (!record)
         return errorResponse(internalServerError(record.error().message));
     if (!*record) {
-        HttpResponse response = errorResponse(
-            resourceNotFoundError("no device " + deviceId + " in this service's registry", deviceId, "device"));
+        HttpResponse response = errorResponse(resourceNotFoundError(
+            "no device " + deviceId + " in this service's registry", deviceId, "device"));
         response.summary = "DescribeDevice " + response.summary;
         return response;
     }
@@ -286,7 +295,8 @@ HttpResponse DeviceApi::list(std::string_view rawQuery)
     auto count = (*registry)->count();
     if (!count)
         return errorResponse(internalServerError(count.error().message));
-    auto records = (*registry)->list(static_cast<std::size_t>(std::max<std::int64_t>(*count, 1)), std::nullopt);
+    auto records
+        = (*registry)->list(static_cast<std::size_t>(std::max<std::int64_t>(*count, 1)), std::nullopt);
     if (!records)
         return errorResponse(internalServerError(records.error().message));
 
@@ -299,12 +309,13 @@ HttpResponse DeviceApi::list(std::string_view rawQuery)
         devices.push_back(std::move(record));
     }
     // The model: CREATED_TIME sorts DESCENDING by default, every other column ASCENDING.
-    const bool descending = query->sortOrder ? *query->sortOrder == "DESCENDING" : query->sortBy == "CREATED_TIME";
+    const bool descending
+        = query->sortOrder ? *query->sortOrder == "DESCENDING" : query->sortBy == "CREATED_TIME";
     const std::string& column = query->sortBy;
     std::stable_sort(devices.begin(), devices.end(), [&](const auto& left, const auto& right) {
         const auto key = [&](const registry::DeviceRecord& record) {
-            return std::make_tuple(column == "CREATED_TIME" ? record.createdAt : 0, sortKey(record, column),
-                record.deviceId);
+            return std::make_tuple(
+                column == "CREATED_TIME" ? record.createdAt : 0, sortKey(record, column), record.deviceId);
         };
         return descending ? key(right) < key(left) : key(left) < key(right);
     });

@@ -1,12 +1,18 @@
 #include "daemon/serve/http_server.hpp"
 
-#include <arpa/inet.h>
 #include <chrono>
+#include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <thread>
+
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 #include <microhttpd.h>
 
@@ -36,12 +42,100 @@ struct PendingRequest {
 
 } // namespace
 
+// libmicrohttpd's timeout restarts with every byte, so a client trickling
+// one byte at a time would hold a connection forever. Each connection gets a
+// deadline for its current request; a watchdog thread shuts down the socket
+// of any connection past it (shutdown only: libmicrohttpd then closes it
+// through its own path, and the fd is never closed under it).
+class RequestDeadlines {
+public:
+    struct Watch {
+        int fd = -1;
+        bool receiving = true;
+        bool expired = false;
+        std::chrono::steady_clock::time_point deadline;
+    };
+
+    RequestDeadlines(std::chrono::seconds limit, std::function<void(const std::string&)> log)
+        : limit_(limit)
+        , log_(std::move(log))
+        , thread_([this] { run(); })
+    {
+    }
+    RequestDeadlines(const RequestDeadlines&) = delete;
+    RequestDeadlines& operator=(const RequestDeadlines&) = delete;
+    ~RequestDeadlines()
+    {
+        {
+            const std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_one();
+        thread_.join();
+    }
+
+    Watch* opened(int fd)
+    {
+        auto watch = std::make_unique<Watch>();
+        watch->fd = fd;
+        watch->deadline = std::chrono::steady_clock::now() + limit_;
+        const std::lock_guard lock(mutex_);
+        return watches_.emplace(watch.get(), std::move(watch)).first->first;
+    }
+    // The whole request is in: the handler's time is not the client's fault.
+    void received(Watch* watch)
+    {
+        const std::lock_guard lock(mutex_);
+        watch->receiving = false;
+    }
+    // A response went out; the next request on this connection starts its own clock.
+    void answered(Watch* watch)
+    {
+        const std::lock_guard lock(mutex_);
+        watch->receiving = true;
+        watch->deadline = std::chrono::steady_clock::now() + limit_;
+    }
+    void closed(Watch* watch)
+    {
+        const std::lock_guard lock(mutex_);
+        watches_.erase(watch);
+    }
+
+private:
+    void run()
+    {
+        std::unique_lock lock(mutex_);
+        while (!stopping_) {
+            wake_.wait_for(lock, std::chrono::seconds(1));
+            const auto now = std::chrono::steady_clock::now();
+            for (auto& [key, watch] : watches_) {
+                if (!watch->receiving || watch->expired || now < watch->deadline)
+                    continue;
+                watch->expired = true;
+                ::shutdown(watch->fd, SHUT_RDWR);
+                if (log_)
+                    log_("http: closed a connection that did not send its request within "
+                        + std::to_string(limit_.count()) + " s");
+            }
+        }
+    }
+
+    std::chrono::seconds limit_;
+    std::function<void(const std::string&)> log_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::map<Watch*, std::unique_ptr<Watch>> watches_;
+    std::thread thread_;
+};
+
 struct HttpServer::State {
     RequestHandler handler;
     ServerLog log;
     std::size_t maxBodyBytes = 0;
     std::mutex logMutex;
     std::string lastLibraryMessage;
+    std::unique_ptr<RequestDeadlines> deadlines;
 
     void write(const std::string& line)
     {
@@ -76,10 +170,37 @@ void* onRequestLine(void*, const char* uri, MHD_Connection*)
     return pending;
 }
 
-void onRequestDone(void*, MHD_Connection*, void** context, MHD_RequestTerminationCode)
+RequestDeadlines::Watch* watchOf(MHD_Connection* connection)
+{
+    const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? static_cast<RequestDeadlines::Watch*>(info->socket_context) : nullptr;
+}
+
+void onRequestDone(void* cls, MHD_Connection* connection, void** context, MHD_RequestTerminationCode)
 {
     delete static_cast<PendingRequest*>(*context);
     *context = nullptr;
+    auto& state = *static_cast<HttpServer::State*>(cls);
+    if (auto* watch = watchOf(connection))
+        state.deadlines->answered(watch);
+}
+
+void onConnection(
+    void* cls, MHD_Connection* connection, void** socketContext, MHD_ConnectionNotificationCode code)
+{
+    auto& state = *static_cast<HttpServer::State*>(cls);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const MHD_ConnectionInfo* info
+            = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        try {
+            *socketContext = info ? state.deadlines->opened(info->connect_fd) : nullptr;
+        } catch (...) {
+            *socketContext = nullptr;
+        }
+    } else if (*socketContext != nullptr) {
+        state.deadlines->closed(static_cast<RequestDeadlines::Watch*>(*socketContext));
+        *socketContext = nullptr;
+    }
 }
 
 MHD_Result collectHeader(void* cls, MHD_ValueKind, const char* key, const char* value)
@@ -114,9 +235,11 @@ MHD_Result respond(HttpServer::State& state, MHD_Connection* connection, Pending
         return MHD_NO;
     for (const auto& [name, value] : response.headers)
         MHD_add_response_header(reply.get(), name.c_str(), value.c_str());
-    const MHD_Result queued = MHD_queue_response(connection, static_cast<unsigned>(response.status), reply.get());
+    const MHD_Result queued
+        = MHD_queue_response(connection, static_cast<unsigned>(response.status), reply.get());
 
-    const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - pending.started);
+    const auto elapsed
+        = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - pending.started);
     char milliseconds[32];
     std::snprintf(milliseconds, sizeof milliseconds, "%.1f ms", elapsed.count());
     const std::string& target = pending.request.target;
@@ -159,6 +282,8 @@ MHD_Result onRequest(void* cls, MHD_Connection* connection, const char* url, con
             *uploadDataSize = 0;
             return MHD_YES;
         }
+        if (auto* watch = watchOf(connection))
+            state.deadlines->received(watch);
         return respond(state, connection, *pending);
     } catch (const std::exception& error) {
         state.write(std::string("http: dropping a request: ") + error.what());
@@ -205,7 +330,8 @@ Result<ListenAddress> parseListenAddress(std::string_view text)
             return invalid("an IPv6 address must be written in brackets");
     }
     if (portText.empty() || portText.size() > 5
-        || portText.find_first_not_of("0123456789") != std::string_view::npos || std::stoul(std::string(portText)) > 65535)
+        || portText.find_first_not_of("0123456789") != std::string_view::npos
+        || std::stoul(std::string(portText)) > 65535)
         return invalid("the port must be a number from 0 to 65535");
     address.port = static_cast<std::uint16_t>(std::stoul(std::string(portText)));
     address.host = std::string(host == "localhost" ? "127.0.0.1" : host);
@@ -223,8 +349,9 @@ Result<ListenAddress> parseListenAddress(std::string_view text)
         ipv4.sin_family = AF_INET;
         ipv4.sin_port = htons(address.port);
         if (inet_pton(AF_INET, address.host.c_str(), &ipv4.sin_addr) != 1)
-            return invalid("'" + address.host + "' is not an IPv4 address (host names other than localhost are not "
-                                                "resolved)");
+            return invalid("'" + address.host
+                + "' is not an IPv4 address (host names other than localhost are not "
+                  "resolved)");
         std::memcpy(&address.socketAddress, &ipv4, sizeof ipv4);
         address.socketAddressLength = sizeof ipv4;
     }
@@ -262,7 +389,10 @@ HttpServer& HttpServer::operator=(HttpServer&& other) noexcept
     return *this;
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer()
+{
+    stop();
+}
 
 void HttpServer::stop()
 {
@@ -283,6 +413,8 @@ Result<HttpServer> HttpServer::start(const HttpServerOptions& options, RequestHa
     state->handler = std::move(handler);
     state->log = std::move(log);
     state->maxBodyBytes = options.maxBodyBytes;
+    state->deadlines = std::make_unique<RequestDeadlines>(std::chrono::seconds(options.requestTimeoutSeconds),
+        [raw = state.get()](const std::string& line) { raw->write(line); });
 
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (options.listen.ipv6)
@@ -290,31 +422,36 @@ Result<HttpServer> HttpServer::start(const HttpServerOptions& options, RequestHa
     if (tls)
         flags |= MHD_USE_TLS;
 
+    // The logger comes first so that messages about the other options reach it.
     std::vector<MHD_OptionItem> settings {
+        { MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&onLibraryMessage), state.get() },
         { MHD_OPTION_SOCK_ADDR, 0, const_cast<sockaddr_storage*>(&options.listen.socketAddress) },
         { MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, nullptr },
-        { MHD_OPTION_THREAD_POOL_SIZE, static_cast<intptr_t>(options.threads == 0 ? 1 : options.threads), nullptr },
+        { MHD_OPTION_THREAD_POOL_SIZE, static_cast<intptr_t>(options.threads == 0 ? 1 : options.threads),
+            nullptr },
         { MHD_OPTION_CONNECTION_LIMIT, static_cast<intptr_t>(options.maxConnections), nullptr },
         { MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(options.idleTimeoutSeconds), nullptr },
         { MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(options.connectionMemoryBytes), nullptr },
         { MHD_OPTION_STRICT_FOR_CLIENT, 1, nullptr },
         { MHD_OPTION_URI_LOG_CALLBACK, reinterpret_cast<intptr_t>(&onRequestLine), state.get() },
         { MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&onRequestDone), state.get() },
-        { MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&onLibraryMessage), state.get() },
+        { MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&onConnection), state.get() },
     };
     if (tls) {
-        settings.push_back({ MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(options.tlsCertificatePem->c_str()) });
+        settings.push_back(
+            { MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(options.tlsCertificatePem->c_str()) });
         settings.push_back({ MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(options.tlsKeyPem->c_str()) });
         settings.push_back({ MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(kTlsPriorities) });
     }
     settings.push_back({ MHD_OPTION_END, 0, nullptr });
 
-    MHD_Daemon* daemon = MHD_start_daemon(flags, options.listen.port, nullptr, nullptr, &onRequest, state.get(),
-        MHD_OPTION_ARRAY, settings.data(), MHD_OPTION_END);
+    MHD_Daemon* daemon = MHD_start_daemon(flags, options.listen.port, nullptr, nullptr, &onRequest,
+        state.get(), MHD_OPTION_ARRAY, settings.data(), MHD_OPTION_END);
     if (daemon == nullptr) {
         const std::lock_guard lock(state->logMutex);
-        return tl::unexpected(serverError("cannot listen on " + formatEndpoint(options.listen, options.listen.port)
-            + (state->lastLibraryMessage.empty() ? std::string() : ": " + state->lastLibraryMessage)));
+        return tl::unexpected(
+            serverError("cannot listen on " + formatEndpoint(options.listen, options.listen.port)
+                + (state->lastLibraryMessage.empty() ? std::string() : ": " + state->lastLibraryMessage)));
     }
     const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
     const std::uint16_t port = info ? info->port : options.listen.port;

@@ -43,9 +43,15 @@ struct HttpServerOptions {
     // A connection with no traffic for this long is closed (slow clients,
     // idle keep-alive connections, half-sent headers).
     unsigned idleTimeoutSeconds = 15;
+    // A whole request (TLS handshake, request line, headers, body) must
+    // arrive within this many seconds of the connection or of the previous
+    // response, however steadily it trickles (slow-loris).
+    unsigned requestTimeoutSeconds = 30;
     std::size_t maxBodyBytes = 256 * 1024;
-    // Request line and headers must fit in this per-connection buffer.
-    std::size_t connectionMemoryBytes = 64 * 1024;
+    // Request line and headers must fit in this per-connection buffer. At
+    // 32 KiB libmicrohttpd takes it from malloc; above, it maps and unmaps
+    // pages for every connection (page faults and TLB shootdowns per request).
+    std::size_t connectionMemoryBytes = 32 * 1024;
     unsigned threads = 4;
 };
 

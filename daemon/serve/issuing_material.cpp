@@ -6,7 +6,10 @@
 namespace omni::serve {
 namespace {
 
-Error usage(std::string message) { return Error { ReasonCode::InternalError, Check::None, std::move(message), {} }; }
+Error usage(std::string message)
+{
+    return Error { ReasonCode::InternalError, Check::None, std::move(message), {} };
+}
 
 Result<std::string> readPem(const std::string& path, const std::string& flag, const std::string& what)
 {
@@ -33,9 +36,11 @@ Result<issuer::IssuingAuthority> loadIssuingAuthority(const IssuingMaterialPaths
     if (!key)
         return tl::unexpected(usage("--ca-key: " + key.error().message));
     if (!trust::keyMatchesCertificate(certificate->get(), key->get()))
-        return tl::unexpected(usage("--ca-key " + paths.key + " is not the key of --ca-cert " + paths.certificate
-            + "; give the matching pair (e.g. DIR/issuing.pem and DIR/issuing.key from 'omni-provision ca init "
-              "DIR')"));
+        return tl::unexpected(
+            usage("--ca-key " + paths.key + " is not the key of --ca-cert " + paths.certificate
+                + "; give the matching pair (e.g. DIR/issuing.pem and DIR/issuing.key from 'omni-provision "
+                  "ca init "
+                  "DIR')"));
     std::string chainPem;
     if (!paths.chain.empty()) {
         auto chainText = readPem(paths.chain, "--chain", "the chain");
@@ -63,8 +68,8 @@ Result<TlsMaterial> loadTlsMaterial(const std::string& certificatePath, const st
     if (!key)
         return tl::unexpected(usage("--tls-key: " + key.error().message));
     if (!trust::keyMatchesCertificate(certificate->get(), key->get()))
-        return tl::unexpected(
-            usage("--tls-key " + keyPath + " is not the key of the first certificate in --tls-cert " + certificatePath));
+        return tl::unexpected(usage("--tls-key " + keyPath
+            + " is not the key of the first certificate in --tls-cert " + certificatePath));
     return TlsMaterial { std::move(*certificateText), std::move(*keyText) };
 }
 

@@ -5,22 +5,23 @@ namespace {
 
 ApiError conflictFor(const registry::DeviceRecord& existing, const ProvisionPolicy& policy)
 {
-    return conflictError("a device named '" + existing.name + "' was already issued (" + existing.deviceId + ")"
-            + policy.conflictAdvice,
+    return conflictError("a device named '" + existing.name + "' was already issued (" + existing.deviceId
+            + ")" + policy.conflictAdvice,
         existing.deviceId, "device");
 }
 
 ApiError quotaFor(std::int64_t maxDevices)
 {
     return serviceQuotaExceededError("the registry already holds " + std::to_string(maxDevices)
-            + (maxDevices == 1 ? " device" : " devices") + ", the quota this service was started with (--max-devices "
-            + std::to_string(maxDevices) + ")",
+            + (maxDevices == 1 ? " device" : " devices")
+            + ", the quota this service was started with (--max-devices " + std::to_string(maxDevices) + ")",
         "max-devices", "panorama", "device");
 }
 
 } // namespace
 
-registry::DeviceRecord recordFor(const issuer::IssuedDevice& device, const manifest::ProvisionRequest& request)
+registry::DeviceRecord recordFor(
+    const issuer::IssuedDevice& device, const manifest::ProvisionRequest& request)
 {
     registry::DeviceRecord record;
     record.deviceId = device.deviceId;
@@ -50,7 +51,8 @@ tl::expected<issuer::IssuedDevice, ApiError> provisionDevice(registry::Registry&
     if (policy.nameMustFitFileName && request->name.size() > manifest::kMaxNameForFileName)
         return tl::unexpected(fieldValidationError({ { "Name",
             "is " + std::to_string(request->name.size())
-                + " characters; with --out the file name certificates-omni_<Name>.zip must fit in 255 bytes, so "
+                + " characters; with --out the file name certificates-omni_<Name>.zip must fit in 255 bytes, "
+                  "so "
                   "Name can be at most "
                 + std::to_string(manifest::kMaxNameForFileName) + " characters" } }));
 

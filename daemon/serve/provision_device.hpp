@@ -44,6 +44,7 @@ tl::expected<issuer::IssuedDevice, ApiError> provisionDevice(registry::Registry&
     const ProvisionPolicy& policy, trust::UnixTime now, const ProvisionHooks& hooks = {});
 
 // The registry row for an issued device (the archive itself is never stored).
-registry::DeviceRecord recordFor(const issuer::IssuedDevice& device, const manifest::ProvisionRequest& request);
+registry::DeviceRecord recordFor(
+    const issuer::IssuedDevice& device, const manifest::ProvisionRequest& request);
 
 } // namespace omni::serve

@@ -36,7 +36,10 @@ std::string toLower(std::string_view text)
     return lower;
 }
 
-bool isBlank(char c) { return c == ' ' || c == '\t'; }
+bool isBlank(char c)
+{
+    return c == ' ' || c == '\t';
+}
 
 std::string_view trim(std::string_view text)
 {
@@ -114,7 +117,8 @@ std::vector<std::string_view> split(std::string_view text, char separator)
     std::size_t start = 0;
     while (true) {
         const std::size_t at = text.find(separator, start);
-        parts.push_back(text.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
+        parts.push_back(
+            text.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
         if (at == std::string_view::npos)
             return parts;
         start = at + 1;
@@ -213,7 +217,10 @@ std::string percentDecode(std::string_view text)
     return decoded;
 }
 
-std::string canonicalUri(std::string_view rawPath) { return uriEncode(removeDotSegments(rawPath), true); }
+std::string canonicalUri(std::string_view rawPath)
+{
+    return uriEncode(removeDotSegments(rawPath), true);
+}
 
 std::string canonicalQueryString(std::string_view rawQuery)
 {
@@ -225,8 +232,10 @@ std::string canonicalQueryString(std::string_view rawQuery)
             continue;
         const std::size_t equals = pair.find('=');
         const std::string_view name = pair.substr(0, equals);
-        const std::string_view value = equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1);
-        parameters.emplace_back(uriEncode(percentDecode(name), false), uriEncode(percentDecode(value), false));
+        const std::string_view value
+            = equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1);
+        parameters.emplace_back(
+            uriEncode(percentDecode(name), false), uriEncode(percentDecode(value), false));
     }
     std::sort(parameters.begin(), parameters.end());
     std::string canonical;
@@ -270,15 +279,15 @@ tl::expected<CanonicalHeaders, std::string> canonicalHeaders(
     return canonical;
 }
 
-tl::expected<std::string, std::string> canonicalRequest(
-    const Request& request, const std::vector<std::string>& signedHeaderNames, std::string_view payloadSha256Hex)
+tl::expected<std::string, std::string> canonicalRequest(const Request& request,
+    const std::vector<std::string>& signedHeaderNames, std::string_view payloadSha256Hex)
 {
     auto headers = canonicalHeaders(request.headers, signedHeaderNames);
     if (!headers)
         return tl::unexpected(headers.error());
     const auto [path, query] = splitTarget(request.target);
-    return request.method + "\n" + canonicalUri(path) + "\n" + canonicalQueryString(query) + "\n" + headers->lines
-        + "\n" + headers->signedHeaders + "\n" + std::string(payloadSha256Hex);
+    return request.method + "\n" + canonicalUri(path) + "\n" + canonicalQueryString(query) + "\n"
+        + headers->lines + "\n" + headers->signedHeaders + "\n" + std::string(payloadSha256Hex);
 }
 
 std::string stringToSign(std::string_view amzDate, const Scope& scope, std::string_view canonicalRequestText)
@@ -300,8 +309,8 @@ tl::expected<Authorization, std::string> parseAuthorization(std::string_view hea
     header = trim(header);
     if (header.substr(0, kAlgorithm.size()) != kAlgorithm || header.size() == kAlgorithm.size()
         || !isBlank(header[kAlgorithm.size()]))
-        return tl::unexpected(
-            std::string("the Authorization header is not AWS Signature Version 4 (" + std::string(kAlgorithm) + ")"));
+        return tl::unexpected(std::string(
+            "the Authorization header is not AWS Signature Version 4 (" + std::string(kAlgorithm) + ")"));
     std::optional<std::string_view> credential, signedHeaders, signature;
     for (std::string_view component : split(header.substr(kAlgorithm.size()), ',')) {
         component = trim(component);
@@ -314,8 +323,8 @@ tl::expected<Authorization, std::string> parseAuthorization(std::string_view hea
             : key == "Signature"                                    ? &signature
                                                                     : nullptr;
         if (slot == nullptr || equals == std::string_view::npos)
-            return tl::unexpected(
-                "the Authorization header has an unexpected part '" + std::string(component.substr(0, 40)) + "'");
+            return tl::unexpected("the Authorization header has an unexpected part '"
+                + std::string(component.substr(0, 40)) + "'");
         if (slot->has_value())
             return tl::unexpected("the Authorization header names " + std::string(key) + " twice");
         *slot = value;
@@ -325,16 +334,19 @@ tl::expected<Authorization, std::string> parseAuthorization(std::string_view hea
             std::string("the Authorization header needs Credential, SignedHeaders and Signature"));
 
     const auto scopeParts = split(*credential, '/');
-    if (scopeParts.size() != 5 || scopeParts[0].empty() || scopeParts[1].size() != 8 || !isDigits(scopeParts[1])
-        || scopeParts[2].empty() || scopeParts[3].empty() || scopeParts[4] != "aws4_request")
+    if (scopeParts.size() != 5 || scopeParts[0].empty() || scopeParts[1].size() != 8
+        || !isDigits(scopeParts[1]) || scopeParts[2].empty() || scopeParts[3].empty()
+        || scopeParts[4] != "aws4_request")
         return tl::unexpected(
             std::string("the Credential must be ACCESS_KEY_ID/YYYYMMDD/REGION/SERVICE/aws4_request"));
     Authorization authorization;
     authorization.accessKeyId = std::string(scopeParts[0]);
-    authorization.scope = Scope { std::string(scopeParts[1]), std::string(scopeParts[2]), std::string(scopeParts[3]) };
+    authorization.scope
+        = Scope { std::string(scopeParts[1]), std::string(scopeParts[2]), std::string(scopeParts[3]) };
     for (const std::string_view name : split(*signedHeaders, ';')) {
         if (name.empty() || toLower(name) != name)
-            return tl::unexpected(std::string("SignedHeaders must be lowercase header names separated by ';'"));
+            return tl::unexpected(
+                std::string("SignedHeaders must be lowercase header names separated by ';'"));
         authorization.signedHeaders.emplace_back(name);
     }
     if (signature->size() != 64 || !isLowerHex(*signature))
@@ -361,8 +373,8 @@ std::optional<std::int64_t> parseAmzDate(std::string_view text)
     fields.tm_hour = number(9, 2);
     fields.tm_min = number(11, 2);
     fields.tm_sec = number(13, 2);
-    if (fields.tm_mon > 11 || fields.tm_mday < 1 || fields.tm_mday > 31 || fields.tm_hour > 23 || fields.tm_min > 59
-        || fields.tm_sec > 60)
+    if (fields.tm_mon > 11 || fields.tm_mday < 1 || fields.tm_mday > 31 || fields.tm_hour > 23
+        || fields.tm_min > 59 || fields.tm_sec > 60)
         return std::nullopt;
     const std::tm asGiven = fields;
     const std::time_t time = timegm(&fields);
@@ -383,7 +395,8 @@ std::string formatAmzDate(std::int64_t unixTime)
 }
 
 tl::expected<std::string, std::string> authorizationHeader(const Request& request,
-    std::string_view payloadSha256Hex, const AccessKey& key, std::string_view region, std::string_view service)
+    std::string_view payloadSha256Hex, const AccessKey& key, std::string_view region,
+    std::string_view service)
 {
     bool repeated = false;
     const std::string* amzDate = findSingleHeader(request.headers, "x-amz-date", repeated);
@@ -396,7 +409,8 @@ tl::expected<std::string, std::string> authorizationHeader(const Request& reques
     if (!canonical)
         return tl::unexpected(canonical.error());
     const Scope scope { amzDate->substr(0, 8), std::string(region), std::string(service) };
-    const std::string signature = toHex(hmacSha256(signingKey(key.secret, scope), stringToSign(*amzDate, scope, *canonical)));
+    const std::string signature
+        = toHex(hmacSha256(signingKey(key.secret, scope), stringToSign(*amzDate, scope, *canonical)));
     auto headers = canonicalHeaders(request.headers, names);
     return std::string(kAlgorithm) + " Credential=" + key.id + "/" + scope.toString()
         + ", SignedHeaders=" + headers->signedHeaders + ", Signature=" + signature;
@@ -409,11 +423,13 @@ tl::expected<std::string, Rejection> verify(const Request& request, std::string_
     bool repeated = false;
     const std::string* header = findSingleHeader(request.headers, "authorization", repeated);
     if (header == nullptr) {
-        const bool presigned = splitTarget(request.target).second.find("X-Amz-Signature=") != std::string_view::npos;
-        return reject(presigned ? "presigned URLs are not accepted; sign with the Authorization header "
-                                  "(AWS Signature Version 4)"
-                                : "the request is not signed: it needs an AWS Signature Version 4 Authorization "
-                                  "header");
+        const bool presigned
+            = splitTarget(request.target).second.find("X-Amz-Signature=") != std::string_view::npos;
+        return reject(presigned
+                ? "presigned URLs are not accepted; sign with the Authorization header "
+                  "(AWS Signature Version 4)"
+                : "the request is not signed: it needs an AWS Signature Version 4 Authorization "
+                  "header");
     }
     if (repeated)
         return reject("the request has more than one Authorization header");
@@ -429,7 +445,8 @@ tl::expected<std::string, Rejection> verify(const Request& request, std::string_
         return reject("the X-Amz-Date header must be a UTC time such as 20150830T123600Z");
     const Scope& scope = authorization->scope;
     if (scope.date != amzDate->substr(0, 8))
-        return reject("the credential scope date " + scope.date + " is not the date of X-Amz-Date " + *amzDate);
+        return reject(
+            "the credential scope date " + scope.date + " is not the date of X-Amz-Date " + *amzDate);
     if (scope.service != policy.service)
         return reject("the credential scope names service '" + scope.service + "'; this service signs as '"
             + policy.service + "'");

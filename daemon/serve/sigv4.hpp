@@ -56,8 +56,8 @@ struct CanonicalHeaders {
 tl::expected<CanonicalHeaders, std::string> canonicalHeaders(
     const HeaderList& headers, const std::vector<std::string>& signedHeaderNames);
 
-tl::expected<std::string, std::string> canonicalRequest(
-    const Request& request, const std::vector<std::string>& signedHeaderNames, std::string_view payloadSha256Hex);
+tl::expected<std::string, std::string> canonicalRequest(const Request& request,
+    const std::vector<std::string>& signedHeaderNames, std::string_view payloadSha256Hex);
 
 struct Scope {
     std::string date; // YYYYMMDD
@@ -89,7 +89,8 @@ struct AccessKey {
     std::string secret;
 };
 tl::expected<std::string, std::string> authorizationHeader(const Request& request,
-    std::string_view payloadSha256Hex, const AccessKey& key, std::string_view region, std::string_view service);
+    std::string_view payloadSha256Hex, const AccessKey& key, std::string_view region,
+    std::string_view service);
 
 // Server side.
 struct Policy {
