@@ -1033,7 +1033,8 @@ private:
         static constexpr std::array<std::string_view, 2> kKeys { "dhcpcd_path", "hook_path" };
         return forEachKey(
             node, path, kKeys, [&](std::string_view key, const Node& value, const std::string& keyPath) {
-                return assign(readAbsolutePath(value, keyPath), key == "hook_path" ? dhcp.hookPath : dhcp.dhcpcdPath);
+                return assign(
+                    readAbsolutePath(value, keyPath), key == "hook_path" ? dhcp.hookPath : dhcp.dhcpcdPath);
             });
     }
 

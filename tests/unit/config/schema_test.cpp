@@ -599,8 +599,8 @@ TEST(DumpYaml, EmitsEveryKeyOfTheSchema)
         { "schema_version:", "connector_id_path:", "require_superspeed:", "filesystems:", "anchors:",
             "time_tolerance_seconds:", "max_certificate_lifetime_seconds:", "expected_name:", "Ethernet0:",
             "Ethernet1:", "match:", "route_metric:", "backend:", "resolv_conf_path:", "timesyncd_dropin_dir:",
-            "chrony_sources_path:", "dhcpcd_path:", "hook_path:", "directory:", "runtime_directory:", "write_report:",
-            "after_success:", "name:", "sysfs_root:" }) {
+            "chrony_sources_path:", "dhcpcd_path:", "hook_path:", "directory:", "runtime_directory:",
+            "write_report:", "after_success:", "name:", "sysfs_root:" }) {
         EXPECT_NE(dumped.find(key), std::string::npos) << key << " missing in\n" << dumped;
     }
 }
