@@ -8,5 +8,6 @@ void registerCaCommand(CLI::App& app, int& exitCode);
 void registerCreateDeviceCommand(CLI::App& app, int& exitCode);
 void registerInspectCommand(CLI::App& app, int& exitCode);
 void registerDeviceCommands(CLI::App& app, int& exitCode);
+void registerServeCommand(CLI::App& app, int& exitCode);
 
 } // namespace omni::cli

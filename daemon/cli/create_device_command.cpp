@@ -11,8 +11,9 @@
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/commands.hpp"
 #include "daemon/core/issuer/issuer.hpp"
-#include "daemon/core/trust/x509_builder.hpp"
 #include "daemon/registry/registry.hpp"
+#include "daemon/serve/issuing_material.hpp"
+#include "daemon/serve/provision_device.hpp"
 #include "daemon/state/files.hpp"
 
 namespace omni::cli {
@@ -37,32 +38,6 @@ int printApiError(const nlohmann::json& body)
     return kExitRejected;
 }
 
-int validationError(const std::string& reason, const std::string& message,
-    const std::vector<manifest::FieldError>& fields = {})
-{
-    nlohmann::json body { { "__type", "ValidationException" }, { "Message", message }, { "Reason", reason } };
-    if (!fields.empty()) {
-        auto& list = body["Fields"] = nlohmann::json::array();
-        for (const auto& field : fields)
-            list.push_back({ { "Name", field.path }, { "Message", field.message } });
-    }
-    return printApiError(body);
-}
-
-int internalError(const std::string& message)
-{
-    return printApiError({ { "__type", "InternalServerException" }, { "Message", message } });
-}
-
-std::string describeFieldErrors(const std::vector<manifest::FieldError>& fields)
-{
-    std::string message = std::to_string(fields.size())
-        + (fields.size() == 1 ? " validation error detected: " : " validation errors detected: ");
-    for (std::size_t i = 0; i < fields.size(); ++i)
-        message += (i ? "; " : "") + fields[i].path + ": " + fields[i].message;
-    return message;
-}
-
 // Usage is judged before the request body (section 6): CA material, output
 // directory and registry must all be usable first.
 struct PreparedIssuer {
@@ -72,32 +47,9 @@ struct PreparedIssuer {
 
 CliResult<PreparedIssuer> prepareIssuer(const CreateDeviceOptions& options)
 {
-    auto certificateText = readInputFile(options.caCertificate, "the CA certificate (--ca-cert)");
-    if (!certificateText)
-        return tl::unexpected(certificateText.error());
-    auto certificate = trust::loadCertificatePem(*certificateText, options.caCertificate);
-    if (!certificate)
-        return tl::unexpected(UsageError { "--ca-cert: " + certificate.error().message });
-    auto keyText = readInputFile(options.caKey, "the CA key (--ca-key)");
-    if (!keyText)
-        return tl::unexpected(keyText.error());
-    auto key = trust::loadPrivateKeyPem(*keyText, options.caKey);
-    if (!key)
-        return tl::unexpected(UsageError { "--ca-key: " + key.error().message });
-    if (!trust::keyMatchesCertificate(certificate->get(), key->get()))
-        return tl::unexpected(
-            UsageError { "--ca-key " + options.caKey + " is not the key of --ca-cert " + options.caCertificate
-                + "; give the matching pair (e.g. DIR/issuing.pem "
-                  "and DIR/issuing.key from 'omni-provision ca init DIR')" });
-    std::string chainPem;
-    if (!options.chain.empty()) {
-        auto chainText = readInputFile(options.chain, "the chain (--chain)");
-        if (!chainText)
-            return tl::unexpected(chainText.error());
-        if (auto parsed = trust::TrustAnchors::fromPem({ { options.chain, *chainText } }); !parsed)
-            return tl::unexpected(UsageError { "--chain: " + parsed.error().message });
-        chainPem = std::move(*chainText);
-    }
+    auto authority = serve::loadIssuingAuthority({ options.caCertificate, options.caKey, options.chain });
+    if (!authority)
+        return tl::unexpected(UsageError { authority.error().message });
     if (!options.outDirectory.empty() && !std::filesystem::is_directory(options.outDirectory))
         return tl::unexpected(
             UsageError { "--out " + options.outDirectory + " is not a directory; create it first" });
@@ -108,9 +60,7 @@ CliResult<PreparedIssuer> prepareIssuer(const CreateDeviceOptions& options)
     auto registry = registry::Registry::open(registryPath);
     if (!registry)
         return tl::unexpected(UsageError { "--registry: " + registry.error().message });
-    return PreparedIssuer { issuer::IssuingAuthority {
-                                std::move(*certificate), std::move(*key), std::move(chainPem) },
-        std::move(*registry) };
+    return PreparedIssuer { std::move(*authority), std::move(*registry) };
 }
 
 int runCreateDevice(const CreateDeviceOptions& options)
@@ -122,78 +72,26 @@ int runCreateDevice(const CreateDeviceOptions& options)
     if (!body)
         return reportUsage("create-device", body.error());
 
-    auto parsed = manifest::parseStrictJsonText(*body);
-    if (!parsed)
-        return validationError("CANNOT_PARSE", "the request body " + parsed.error());
-    const nlohmann::json& request = *parsed;
-    if (!request.is_object())
-        return validationError("CANNOT_PARSE", "the request body must be a JSON object");
-
-    auto validated = manifest::validateProvisionRequest(request);
-    if (!validated)
-        return validationError(
-            "FIELD_VALIDATION_FAILED", describeFieldErrors(validated.error()), validated.error());
-    if (!options.outDirectory.empty() && validated->name.size() > manifest::kMaxNameForFileName) {
-        const std::vector<manifest::FieldError> fields { { "Name",
-            "is " + std::to_string(validated->name.size())
-                + " characters; with --out the file name "
-                  "certificates-omni_<Name>.zip must fit in 255 bytes, so Name can be at most "
-                + std::to_string(manifest::kMaxNameForFileName) + " characters" } };
-        return validationError("FIELD_VALIDATION_FAILED", describeFieldErrors(fields), fields);
-    }
-
-    auto& registry = prepared->registry;
-    auto transaction = registry.beginWrite();
-    if (!transaction)
-        return internalError(transaction.error().message);
-    auto existing = registry.findByName(validated->name);
-    if (!existing)
-        return internalError(existing.error().message);
-    if (*existing && !options.replace)
-        return printApiError({ { "__type", "ConflictException" },
-            { "Message",
-                "a device named '" + validated->name + "' was already issued (" + (*existing)->deviceId
-                    + ") in " + registry.path().string() + "; use --replace to issue it again" },
-            { "ResourceId", (*existing)->deviceId }, { "ResourceType", "device" } });
-
-    auto device = issuer::issueDevice(*validated, prepared->authority, options.scope, std::time(nullptr));
-    if (!device && device.error().reason == ReasonCode::ManifestInvalid) {
-        const std::vector<manifest::FieldError> fields { { device.error().where, device.error().message } };
-        return validationError("FIELD_VALIDATION_FAILED", describeFieldErrors(fields), fields);
-    }
-    if (!device)
-        return internalError(device.error().message);
-
-    if (*existing)
-        if (auto removed = registry.removeByName(validated->name); !removed)
-            return internalError(removed.error().message);
-    registry::DeviceRecord record;
-    record.deviceId = device->deviceId;
-    record.name = device->name;
-    record.arn = device->arn;
-    record.iotThingName = device->iotThingName;
-    record.description = validated->description.value_or("");
-    record.tagsJson = nlohmann::json(validated->tags).dump();
-    record.networkingJson = validated->networking ? manifest::toJson(*validated->networking).dump() : "null";
-    record.createdAt = device->createdAt;
-    record.certificateNotAfter = device->certificateNotAfter;
-    if (auto inserted = registry.insert(record); !inserted)
-        return internalError(inserted.error().message);
-
+    serve::ProvisionPolicy policy;
+    policy.replaceExisting = options.replace;
+    policy.nameMustFitFileName = !options.outDirectory.empty();
+    policy.conflictAdvice = " in " + prepared->registry.path().string() + "; use --replace to issue it again";
     // The archive is written before the registry commits: a failed write
     // leaves neither a file nor a record.
     std::filesystem::path written;
+    serve::ProvisionHooks hooks;
     if (!options.outDirectory.empty()) {
-        written
-            = std::filesystem::path(options.outDirectory) / ("certificates-omni_" + device->name + ".zip");
-        if (auto stored = state::writeFileAtomically(written, device->archive, 0600); !stored)
-            return internalError(stored.error().message);
+        hooks.beforeCommit = [&](const issuer::IssuedDevice& device) {
+            written
+                = std::filesystem::path(options.outDirectory) / ("certificates-omni_" + device.name + ".zip");
+            return state::writeFileAtomically(written, device.archive, 0600);
+        };
+        hooks.commitFailed = [&](const issuer::IssuedDevice&) { std::filesystem::remove(written); };
     }
-    if (auto committed = transaction->commit(); !committed) {
-        if (!written.empty())
-            std::filesystem::remove(written);
-        return internalError(committed.error().message);
-    }
+    auto device = serve::provisionDevice(
+        prepared->registry, prepared->authority, options.scope, *body, policy, std::time(nullptr), hooks);
+    if (!device)
+        return printApiError(device.error().body);
 
     std::cout << issuer::provisionResponse(*device).dump(2) << "\n";
     std::cerr << "Issued " << device->name << " (" << device->deviceId << "), certificate valid until "

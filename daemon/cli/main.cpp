@@ -23,6 +23,7 @@ int main(int argc, char** argv)
     omni::cli::registerCreateDeviceCommand(app, exitCode);
     omni::cli::registerInspectCommand(app, exitCode);
     omni::cli::registerDeviceCommands(app, exitCode);
+    omni::cli::registerServeCommand(app, exitCode);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {

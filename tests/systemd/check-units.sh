@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# Checks the shipped systemd files with systemd's own tools: the unit's
+# Checks the shipped systemd files with systemd's own tools: the units'
 # hardening exposure (printed; fails above 5.0, "MEDIUM"), and that the
 # journal catalog compiles and lists every MESSAGE_ID.
 set -euo pipefail
 source_root=$1
-unit="$source_root/systemd/omni-provisiond.service"
 catalog="$source_root/systemd/omni-provision.catalog"
 
 if ! command -v systemd-analyze >/dev/null || ! command -v journalctl >/dev/null; then
@@ -12,10 +11,15 @@ if ! command -v systemd-analyze >/dev/null || ! command -v journalctl >/dev/null
   exit 77
 fi
 
-exposure=$(systemd-analyze security --offline=true "$unit" 2>/dev/null | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
-echo "systemd-analyze security --offline=true omni-provisiond.service: exposure $exposure"
-[ -n "$exposure" ] || { echo "could not read the exposure"; exit 1; }
-awk -v e="$exposure" 'BEGIN { exit !(e <= 5.0) }' || { echo "exposure $exposure is above 5.0"; exit 1; }
+# Both services: the daemon on the appliance, and `omni-provision serve`
+# on the issuing side.
+for unit in "$source_root/systemd/omni-provisiond.service" "$source_root/systemd/omni-provision-serve.service"; do
+  name=$(basename "$unit")
+  exposure=$(systemd-analyze security --offline=true "$unit" 2>/dev/null | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+  echo "systemd-analyze security --offline=true $name: exposure $exposure"
+  [ -n "$exposure" ] || { echo "could not read the exposure of $name"; exit 1; }
+  awk -v e="$exposure" 'BEGIN { exit !(e <= 5.0) }' || { echo "$name: exposure $exposure is above 5.0"; exit 1; }
+done
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
