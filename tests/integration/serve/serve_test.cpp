@@ -526,7 +526,9 @@ TEST_F(ServeWithAwsCli, HostileInputGetsClearErrorsAndTheServiceStaysUp)
     {
         const int fd = connectLoopback(port);
         ASSERT_GE(fd, 0);
-        sendAll(fd, std::string("\x16\x03\x01\x00\xff garbage \r\n\r\n", 20));
+        // A TLS ClientHello's first bytes (a NUL among them) on the plain port.
+        static constexpr char kNotHttp[] = "\x16\x03\x01\x00\xff garbage \r\n\r\n";
+        sendAll(fd, std::string(kNotHttp, sizeof kNotHttp - 1));
         const RawResponse garbage = readResponse(fd);
         ::close(fd);
         EXPECT_TRUE(garbage.closedWithoutAnswer || garbage.status == 400) << garbage.status;
