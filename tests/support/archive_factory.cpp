@@ -1,6 +1,7 @@
 #include "tests/support/archive_factory.hpp"
 
 #include <algorithm>
+#include <openssl/evp.h>
 #include <stdexcept>
 
 namespace omni::testing {
@@ -87,6 +88,21 @@ std::string ArchiveFactory::make(const ArchiveRecipe& recipe) const
             != recipe.omitEntries.end();
     });
     return orThrow(archive::writeArchive(files), "zip");
+}
+
+std::string base64Decode(const std::string& text)
+{
+    std::string bytes(text.size(), '\0');
+    const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(bytes.data()),
+        reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+    if (length < 0)
+        return {};
+    // EVP_DecodeBlock counts the padding's zero bytes too.
+    std::size_t padding = 0;
+    while (padding < text.size() && text[text.size() - 1 - padding] == '=')
+        ++padding;
+    bytes.resize(static_cast<std::size_t>(length) - padding);
+    return bytes;
 }
 
 } // namespace omni::testing

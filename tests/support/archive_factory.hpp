@@ -65,6 +65,10 @@ private:
     const TestAuthority& authority_;
 };
 
+// ProvisionDevice's Certificates member (base64 of the archive) back to the
+// archive's bytes; empty when the text is not base64.
+std::string base64Decode(const std::string& text);
+
 inline std::span<const std::uint8_t> bytesOf(const std::string& text)
 {
     return { reinterpret_cast<const std::uint8_t*>(text.data()), text.size() };

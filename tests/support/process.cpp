@@ -115,4 +115,12 @@ void writeFile(const std::string& path, const std::string& content)
     stream << content;
 }
 
+std::string firstExecutable(const std::vector<std::string>& candidates)
+{
+    for (const auto& candidate : candidates)
+        if (::access(candidate.c_str(), X_OK) == 0)
+            return candidate;
+    return {};
+}
+
 } // namespace omni::testing

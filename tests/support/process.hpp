@@ -30,6 +30,9 @@ private:
 };
 
 std::string readFile(const std::string& path);
+// The first of these paths that is an executable file, or "" (tools that
+// live in /usr/sbin or /sbin depending on the machine's merge state).
+std::string firstExecutable(const std::vector<std::string>& candidates);
 void writeFile(const std::string& path, const std::string& content);
 
 } // namespace omni::testing

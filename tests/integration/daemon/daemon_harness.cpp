@@ -35,14 +35,6 @@ namespace {
 std::string losetupPath;
 std::string mkfsPath;
 
-std::string firstExisting(const std::vector<std::string>& candidates)
-{
-    for (const auto& candidate : candidates)
-        if (::access(candidate.c_str(), X_OK) == 0)
-            return candidate;
-    return {};
-}
-
 [[noreturn]] void fail(const std::string& what)
 {
     throw std::runtime_error(what);
@@ -84,10 +76,7 @@ void fillStickContent(const fs::path& content, const std::vector<fs::path>& arch
 
 std::string readWholeFile(const fs::path& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    return content.str();
+    return omni::testing::readFile(path.string());
 }
 
 void writeWholeFile(const fs::path& path, const std::string& content)
@@ -146,8 +135,9 @@ std::optional<std::string> prepareHarness()
     if (libraries.out.find("libumockdev-preload.so.0") == std::string::npos)
         return "umockdev's preload library libumockdev-preload.so.0 is not installed (apt-get install "
                "umockdev)";
-    losetupPath = firstExisting({ "/usr/sbin/losetup", "/sbin/losetup", "/usr/bin/losetup" });
-    mkfsPath = firstExisting({ "/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4" });
+    losetupPath
+        = omni::testing::firstExecutable({ "/usr/sbin/losetup", "/sbin/losetup", "/usr/bin/losetup" });
+    mkfsPath = omni::testing::firstExecutable({ "/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4" });
     if (losetupPath.empty() || mkfsPath.empty())
         return "losetup or mkfs.ext4 is missing (util-linux, e2fsprogs)";
     if (::access("/dev/loop-control", R_OK | W_OK) != 0)

@@ -36,14 +36,6 @@ using omni::testing::TemporaryDirectory;
 std::string losetupPath;
 std::string mkfsPath;
 
-std::string firstExisting(const std::vector<std::string>& candidates)
-{
-    for (const auto& candidate : candidates)
-        if (::access(candidate.c_str(), X_OK) == 0)
-            return candidate;
-    return {};
-}
-
 void writeFile(const fs::path& path, const std::string& content)
 {
     std::ofstream out(path, std::ios::binary);
@@ -539,8 +531,8 @@ int main(int argc, char** argv)
     };
     if (::geteuid() != 0)
         return skip("mount tests need root (loop devices and mount(2))");
-    losetupPath = omni::mount::firstExisting({ "/usr/sbin/losetup", "/sbin/losetup" });
-    mkfsPath = omni::mount::firstExisting({ "/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4" });
+    losetupPath = omni::testing::firstExecutable({ "/usr/sbin/losetup", "/sbin/losetup" });
+    mkfsPath = omni::testing::firstExecutable({ "/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4" });
     if (losetupPath.empty() || mkfsPath.empty())
         return skip("losetup (util-linux) and mkfs.ext4 (e2fsprogs) are needed");
     if (::access("/dev/loop-control", F_OK) != 0)

@@ -14,7 +14,6 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
@@ -24,12 +23,14 @@
 #include <unistd.h>
 
 #include "daemon/serve/sigv4.hpp"
+#include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
 
 namespace omni {
 namespace {
 
 using nlohmann::json;
+using omni::testing::base64Decode;
 using Clock = std::chrono::steady_clock;
 using testing::ProcessResult;
 using testing::runProcess;
@@ -65,20 +66,6 @@ std::string findProgram(const std::string& name, const std::string& preferred)
         start = end + 1;
     }
     return {};
-}
-
-std::string base64Decode(const std::string& text)
-{
-    std::string bytes(text.size(), '\0');
-    const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(bytes.data()),
-        reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-    if (length < 0)
-        return {};
-    std::size_t padding = 0;
-    while (padding < text.size() && text[text.size() - 1 - padding] == '=')
-        ++padding;
-    bytes.resize(static_cast<std::size_t>(length) - padding);
-    return bytes;
 }
 
 // The service as a child process: started with its flags, "listening on"

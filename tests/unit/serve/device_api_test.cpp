@@ -8,16 +8,17 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include "daemon/core/trust/x509_builder.hpp"
 #include "daemon/serve/device_api.hpp"
+#include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
 
 namespace omni::serve {
 namespace {
 
 using nlohmann::json;
+using omni::testing::base64Decode;
 
 constexpr std::int64_t kNow = 1795000000; // 2026-11-18, inside the test CA's validity
 const sigv4::AccessKey kKey { "AKIDSERVETEST", "serve-test-secret-0123456789" };
@@ -36,20 +37,6 @@ const std::string kStaticRequest = R"({
 std::string named(const std::string& name)
 {
     return json { { "Name", name } }.dump();
-}
-
-std::string base64Decode(const std::string& text)
-{
-    std::string bytes(text.size(), '\0');
-    const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(bytes.data()),
-        reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-    if (length < 0)
-        return {};
-    std::size_t padding = 0;
-    while (padding < text.size() && text[text.size() - 1 - padding] == '=')
-        ++padding;
-    bytes.resize(static_cast<std::size_t>(length) - padding);
-    return bytes;
 }
 
 std::string header(const HttpResponse& response, const std::string& name)
