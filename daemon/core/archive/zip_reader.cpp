@@ -24,16 +24,6 @@ using detail::ZipError;
 using detail::ZipFile;
 using detail::ZipSource;
 
-// An entry with an empty name is shown by its position ("#3"). Built by
-// appending: GCC 12 at -O3 reports a false -Wrestrict overlap for
-// `"#" + std::string&&` (GCC bug 105651).
-std::string positionName(std::size_t index)
-{
-    std::string name(1, '#');
-    name += std::to_string(index + 1);
-    return name;
-}
-
 constexpr std::uint16_t kMethodStored = 0;
 constexpr std::uint16_t kMethodDeflate = 8;
 constexpr std::uint16_t kFlagEncrypted = 0x0001;
@@ -300,8 +290,8 @@ Result<void> checkEntrySafety(std::span<const std::uint8_t> bytes, std::vector<E
     std::set<std::string> libzipNames;
     for (const EntryFacts& entry : entries) {
         // An empty name cannot be shown, so such an entry is named by position.
-        const std::string shown
-            = entry.rawName.empty() ? positionName(entry.index) : printableEntryName(entry.rawName);
+        const std::string shown = entry.rawName.empty() ? "#" + std::to_string(entry.index + 1)
+                                                        : printableEntryName(entry.rawName);
         auto problem = detail::entryNameProblem(entry.rawName);
         if (!problem) {
             problem = detail::entryNameProblem(entry.name);
