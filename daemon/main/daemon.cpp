@@ -117,7 +117,7 @@ Result<CheckedConfiguration> checkConfiguration(config::Config configuration)
     checked.backends = std::move(*backends);
     // A missing or unusable anchor is not an error: the daemon starts and
     // every stick is CERT_UNTRUSTED until the anchor is there.
-    checked.trust = std::make_unique<TrustStore>(configuration.trust.anchors);
+    checked.trust = std::make_unique<agent::TrustStore>(configuration.trust.anchors);
     checked.trust->refresh();
     if (!checked.trust->anchors())
         checked.notes.push_back({ log::Event::TrustAnchorMissing,

@@ -16,7 +16,7 @@
 #include "config/config.hpp"
 #include "daemon/agent/provisioning_agent.hpp"
 #include "daemon/log/journal.hpp"
-#include "daemon/main/trust_store.hpp"
+#include "daemon/agent/trust_store.hpp"
 #include "daemon/network/kernel_network.hpp"
 #include "drivers/led/status_led.hpp"
 #include "drivers/udev/stick_monitor.hpp"
@@ -40,7 +40,7 @@ struct ConfigurationNote {
 // already built; putting it in force cannot fail on its account.
 struct CheckedConfiguration {
     config::Config configuration;
-    std::unique_ptr<TrustStore> trust;
+    std::unique_ptr<agent::TrustStore> trust;
     network_glue::NetworkBackends backends;
     std::vector<ConfigurationNote> notes;
 };
@@ -99,7 +99,7 @@ private:
 
     DaemonOptions options_;
     config::Config config_;
-    std::unique_ptr<TrustStore> trust_;
+    std::unique_ptr<agent::TrustStore> trust_;
     std::unique_ptr<state::DeviceState> state_;
     std::unique_ptr<network_glue::KernelNetworkConfigurator> network_;
     std::unique_ptr<agent::ProvisioningAgent> agent_;

@@ -1,4 +1,4 @@
-#include "daemon/main/trust_store.hpp"
+#include "daemon/agent/trust_store.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -7,7 +7,7 @@
 
 #include "daemon/state/files.hpp"
 
-namespace omni::daemon {
+namespace omni::agent {
 namespace {
 
 constexpr std::uint64_t kMaxAnchorBytes = 1024 * 1024;
@@ -90,4 +90,4 @@ void TrustStore::load()
     anchors_ = std::move(*anchors);
 }
 
-} // namespace omni::daemon
+} // namespace omni::agent

@@ -18,7 +18,7 @@
 #include "daemon/agent/provisioning_agent.hpp"
 #include "daemon/core/trust/certificate_checks.hpp"
 
-namespace omni::daemon {
+namespace omni::agent {
 
 class TrustStore {
 public:
@@ -32,7 +32,7 @@ public:
     // which, what is wrong, and where to install root.pem.
     const trust::TrustAnchors* anchors() const { return anchors_ ? &*anchors_ : nullptr; }
     const std::string& problem() const { return problem_; }
-    agent::AnchorView view() const { return { anchors(), problem_ }; }
+    AnchorView view() const { return { anchors(), problem_ }; }
 
 private:
     struct Stamp {
@@ -53,4 +53,4 @@ private:
     std::string problem_;
 };
 
-} // namespace omni::daemon
+} // namespace omni::agent
