@@ -1015,6 +1015,21 @@ TEST_F(DaemonTest, AnEmptyConnectorAcceptsAStickOnAnyPort)
     EXPECT_EQ(countOccurrences(daemon_->log(), "Ignored "), 0U) << daemon_->log();
 }
 
+// DESIGN.md section 5: a stranger's stick (no certificates-omni_*.zip) is
+// an attempt (ARCHIVE_NOT_FOUND) but never receives the device's addresses.
+TEST_F(DaemonTest, AStickWithoutArchiveGetsNoReceipt)
+{
+    ASSERT_NO_FATAL_FAILURE(makeStickWith({}, "unknown"));
+    ASSERT_NO_FATAL_FAILURE(startDaemon());
+    usb_.plug(*stick_);
+    ASSERT_NO_FATAL_FAILURE(waitForStatus("FAILED"));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
+    EXPECT_EQ(statusCommand()["LastAttempt"].value("Reason", ""), "ARCHIVE_NOT_FOUND");
+    EXPECT_TRUE(stick_->currentFiles(work_.path()) == stick_->original()) << "the stick was written to";
+    EXPECT_EQ(countOccurrences(daemon_->log(), "receipt "), 0U) << daemon_->log();
+    expectNoStickMount();
+}
+
 // --verify-config runs the checks of a start and nothing else: each
 // configuration of the table is accepted by it if and only if the daemon
 // starts with it (READY=1), and refused ones stop the daemon with exit 1.
