@@ -386,6 +386,15 @@ protected:
         return false;
     }
 
+    // Matches the daemon's first mount(2) of `device` (not a remount), for holdAtSyscall.
+    static std::function<bool(const SyscallEntry&)> mountOf(pid_t pid, const std::string& device)
+    {
+        return [pid, device](const SyscallEntry& call) {
+            return call.number == SYS_mount && (call.arguments[3] & MS_REMOUNT) == 0
+                && readRemoteString(pid, call.arguments[0]) == device;
+        };
+    }
+
     // Plug after start and wait for success: the common beginning.
     void provisionStatically()
     {
@@ -688,11 +697,7 @@ TEST_F(DaemonTest, StickPulledWhileItIsMountedLeavesNoMountAndTheDaemonHealthy)
     ASSERT_NO_FATAL_FAILURE(startDaemon());
     const pid_t pid = daemon_->pid();
     const std::string device = stick_->device();
-    const bool held = daemon_->holdAtSyscall([&] { usb_.plug(*stick_); },
-        [&](const SyscallEntry& call) {
-            return call.number == SYS_mount && (call.arguments[3] & MS_REMOUNT) == 0
-                && readRemoteString(pid, call.arguments[0]) == device;
-        },
+    const bool held = daemon_->holdAtSyscall([&] { usb_.plug(*stick_); }, mountOf(pid, device),
         [&] {
             stick_->yank();
             usb_.uevent("remove");
@@ -723,6 +728,35 @@ TEST_F(DaemonTest, SigtermStopsCleanlyWithoutMounts)
         << "wait status " << *daemon_->exitStatus();
     EXPECT_NE(daemon_->log().find("stopping on "), std::string::npos) << daemon_->log();
     expectNoStickMount();
+}
+
+// Sticks are handled one per loop iteration, below signals: a SIGTERM and
+// another stick that both arrive while a stick is read (the daemon is held
+// at its mount) stop the daemon after that stick, and the next one is never
+// attempted.
+TEST_F(DaemonTest, SigtermDuringAnAttemptIsServedBeforeTheNextQueuedStick)
+{
+    ASSERT_NO_FATAL_FAILURE(makeStick("edge-gw-first", ca_));
+    const fs::path second = issueArchive(work_.path(), ca_, "edge-gw-second");
+    nextStick_.emplace(work_.path(), std::vector<fs::path> { second }, "next-stick");
+    ASSERT_NO_FATAL_FAILURE(startDaemon());
+    const pid_t pid = daemon_->pid();
+    const std::string device = stick_->device();
+    const bool held = daemon_->holdAtSyscall([&] { usb_.plug(*stick_); }, mountOf(pid, device),
+        [&] {
+            usb_.plug(*nextStick_);
+            ASSERT_EQ(::kill(pid, SIGTERM), 0);
+        });
+    ASSERT_TRUE(held) << "the daemon never mounted " << device << ":\n" << daemon_->log();
+    ASSERT_TRUE(daemon_->waitForExit(kProvisionDeadline)) << daemon_->log();
+    ASSERT_TRUE(daemon_->exitStatus());
+    EXPECT_TRUE(WIFEXITED(*daemon_->exitStatus()) && WEXITSTATUS(*daemon_->exitStatus()) == 0)
+        << daemon_->log();
+    EXPECT_EQ(countOccurrences(daemon_->log(), "Done with " + device + " "), 1U) << daemon_->log();
+    EXPECT_EQ(countOccurrences(daemon_->log(), "Reading "), 1U) << daemon_->log();
+    EXPECT_EQ(countOccurrences(daemon_->log(), nextStick_->device()), 0U) << daemon_->log();
+    EXPECT_NE(daemon_->log().find("stopping on "), std::string::npos) << daemon_->log();
+    expectStatusCommand("SUCCEEDED", "edge-gw-first");
 }
 
 // SIGTERM arrives while the apply is half done (the daemon is held just
