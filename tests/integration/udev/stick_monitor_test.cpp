@@ -517,6 +517,39 @@ TEST(StickMonitor, PlugCyclesLeakNoFd)
     EXPECT_EQ(openFdCount(), before);
 }
 
+// usb.connector_id_path "": a stick on any port is a candidate, and its
+// port is still reported.
+TEST(StickMonitor, EmptyConnectorAcceptsSticksOnAnyPort)
+{
+    MockSystem system;
+    StickMonitor monitor = openMonitor(false, "");
+    system.announce(system.plug(UsbStick { 2, 2, 5000, { kPartitioned } }), "add");
+    auto events = waitingEvents(monitor);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].disposition, Disposition::Accepted) << events[0].reason;
+    EXPECT_EQ(events[0].role, PortRole::AnyPort);
+    EXPECT_TRUE(events[0].onConfiguredConnector);
+    ASSERT_TRUE(events[0].portSeen);
+    EXPECT_EQ(events[0].portSeen->describe(), "pci-0000:00:14.0-usb-0:2 on the USB 3 root hub");
+
+    system.announce(system.plug(UsbStick { 1, 1, 480, { kPartitioned } }), "add");
+    events = waitingEvents(monitor);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].disposition, Disposition::Accepted) << events[0].reason;
+    EXPECT_NE(events[0].warning.find("480 Mbit/s"), std::string::npos) << events[0].warning;
+}
+
+TEST(StickMonitor, EmptyConnectorStillRefusesSlowSticksWhenSuperSpeedIsRequired)
+{
+    MockSystem system;
+    StickMonitor monitor = openMonitor(true, "");
+    system.announce(system.plug(UsbStick { 1, 1, 480, { kPartitioned } }), "add");
+    const auto events = waitingEvents(monitor);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].disposition, Disposition::Ignored);
+    EXPECT_NE(events[0].reason.find("require_superspeed"), std::string::npos) << events[0].reason;
+}
+
 TEST(StickMonitor, ConnectorThatNamesNoPortIsRefused)
 {
     MockSystem system;
