@@ -346,3 +346,93 @@ TEST_F(Cli, AOneMebibyteFileClaimingFourGibibytesIsRefusedInLittleMemory)
 
 } // namespace
 } // namespace omni
+
+namespace omni {
+namespace {
+
+// Text from a stick is data, never control (DESIGN.md section 7): a hostile
+// tag key (check 11) and a PEM label that is not UTF-8 (check 12) need no CA
+// signature to reach the output.
+const std::string kHostileTagKey = "a\nMAINPID=1234\nWATCHDOG=trigger\n\x1b[2J";
+const std::string kShownTagKey = "a\\nMAINPID=1234\\nWATCHDOG=trigger\\n\\x1b[2J";
+
+std::string hostileArchive(const nlohmann::json& tags, const std::string& certificatePem)
+{
+    nlohmann::json manifest { { "FormatVersion", 1 }, { "Name", "cam-01" },
+        { "DeviceId", "device-3xk2m4q7wzt5bh6ry1pnc9d8sa" }, { "Arn", "arn:aws:panorama:x" },
+        { "IotThingName", "device-3xk2m4q7wzt5bh6ry1pnc9d8sa" } };
+    if (!tags.empty())
+        manifest["Tags"] = tags;
+    return archive::testing::buildZip({ archive::testing::storedEntry("manifest.json", manifest.dump()),
+        archive::testing::storedEntry("certificate.pem", certificatePem),
+        archive::testing::storedEntry(
+            "private_key.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n") });
+}
+
+// No control byte but the line ends the program writes, and only UTF-8.
+void expectCleanText(const std::string& text)
+{
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        EXPECT_FALSE((byte < 0x20 && byte != '\n') || byte == 0x7F || byte == 0xFF)
+            << "raw byte " << static_cast<int>(byte) << " in: " << text;
+    }
+    EXPECT_EQ(text.find("\nMAINPID="), std::string::npos) << text;
+    EXPECT_EQ(text.find("\nWATCHDOG="), std::string::npos) << text;
+}
+
+TEST_F(Cli, InspectEscapesAHostileTagKey)
+{
+    const std::string path = directory / "certificates-omni_cam-01.zip";
+    writeFile(path,
+        hostileArchive(
+            { { kHostileTagKey, "x" } }, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
+
+    const auto verdict = json(inspect(path));
+    EXPECT_EQ(verdict["Reason"], "MANIFEST_INVALID");
+    EXPECT_NE(verdict["Message"].get<std::string>().find("Tags." + kShownTagKey), std::string::npos)
+        << verdict.dump(2);
+
+    const auto text = cli({ "inspect", path, "--trust-anchor", ca + "/root.pem" });
+    EXPECT_EQ(text.exitCode, 1);
+    EXPECT_EQ(text.out.rfind("REJECT MANIFEST_INVALID: Tags." + kShownTagKey, 0), 0U) << text.out;
+    expectCleanText(text.out);
+    expectCleanText(text.err);
+}
+
+TEST_F(Cli, InspectOfAPemLabelThatIsNotUtf8IsValidJson)
+{
+    const std::string path = directory / "certificates-omni_cam-01.zip";
+    writeFile(path, hostileArchive({}, "-----BEGIN \xff\xff-----\nAAAA\n-----END \xff\xff-----\n"));
+
+    const auto result = inspect(path);
+    EXPECT_EQ(result.exitCode, 1) << result.err;
+    const auto verdict = json(result);
+    EXPECT_EQ(verdict["Reason"], "CERT_INVALID");
+    EXPECT_NE(verdict["Message"].get<std::string>().find("'\\xFF\\xFF'"), std::string::npos)
+        << verdict.dump(2);
+
+    const auto text = cli({ "inspect", path, "--trust-anchor", ca + "/root.pem" });
+    EXPECT_EQ(text.exitCode, 1);
+    EXPECT_EQ(text.out.rfind("REJECT CERT_INVALID: ", 0), 0U) << text.out;
+    EXPECT_NE(text.out.find("'\\xFF\\xFF'"), std::string::npos) << text.out;
+    expectCleanText(text.out);
+}
+
+TEST_F(Cli, InspectOfAFileNameWithControlsAndInvalidUtf8)
+{
+    const std::string path = directory / "certificates-omni_\xff\x1b[2J.zip";
+    writeFile(path, "whatever");
+    const auto result = inspect(path);
+    EXPECT_EQ(result.exitCode, 1) << result.err;
+    const auto verdict = json(result);
+    EXPECT_EQ(verdict["Reason"], "ARCHIVE_NAME_INVALID");
+    EXPECT_NE(
+        verdict["Message"].get<std::string>().find("certificates-omni_\\xFF\\x1b[2J.zip"), std::string::npos)
+        << verdict.dump(2);
+    const auto text = cli({ "inspect", path, "--trust-anchor", ca + "/root.pem" });
+    expectCleanText(text.out);
+}
+
+} // namespace
+} // namespace omni
