@@ -5,12 +5,14 @@
 // are the independent readers.
 #include <sys/mount.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/dhcp/dhcp_lab.hpp"
+#include "tests/support/raw_zip_builder.hpp"
 #include "tests/unit/dns/child_process.hpp"
 
 namespace omni::testing {
@@ -301,6 +303,59 @@ TEST_F(ApplyCliTest, AnEthernet1MappedToAMissingInterfaceTouchesNothing)
     EXPECT_EQ(verdict.value("Reason", json()), "INTERFACE_MISSING") << verdict.dump(2);
     EXPECT_NE(verdict.value("Message", "").find(port1), std::string::npos) << verdict.dump(2);
     EXPECT_EQ(networkState(lab.deviceNamespace()), afterDelete);
+}
+
+// Text from a stick is data, never control: a tag key (check 11) and a PEM
+// label that is not UTF-8 (check 12) need no CA signature to reach apply's output.
+std::string hostileArchive(const json& tags, const std::string& certificatePem)
+{
+    json manifest { { "FormatVersion", 1 }, { "Name", "cam-01" }, { "DeviceId", "device-1" },
+        { "Arn", "arn:aws:panorama:x" }, { "IotThingName", "device-1" } };
+    if (!tags.empty())
+        manifest["Tags"] = tags;
+    return archive::testing::buildZip({ archive::testing::storedEntry("manifest.json", manifest.dump()),
+        archive::testing::storedEntry("certificate.pem", certificatePem),
+        archive::testing::storedEntry(
+            "private_key.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n") });
+}
+
+bool hasRawHostileBytes(const std::string& text)
+{
+    return std::any_of(text.begin(), text.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return (byte < 0x20 && byte != '\n') || byte == 0x7F || byte == 0xFF;
+    });
+}
+
+TEST_F(ApplyCliTest, HostileTagKeysAndPemLabelsAreEscapedAndTheJsonStaysValid)
+{
+    const auto archive = work / "certificates-omni_cam-01.zip";
+    const std::string pemLabel = "-----BEGIN \xff\xff-----\nAAAA\n-----END \xff\xff-----\n";
+    const std::string goodPemShape = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    const struct {
+        json tags;
+        std::string certificate;
+        std::string reason;
+        std::string shown;
+    } cases[] = {
+        { { { "a\nMAINPID=1234\nWATCHDOG=trigger\n\x1b[2J", "x" } }, goodPemShape, "MANIFEST_INVALID",
+            "Tags.a\\nMAINPID=1234\\nWATCHDOG=trigger\\n\\x1b[2J" },
+        { json::object(), pemLabel, "CERT_INVALID", "'\\xFF\\xFF'" },
+    };
+    for (const auto& hostile : cases) {
+        writeText(archive, hostileArchive(hostile.tags, hostile.certificate));
+        const json verdict = apply(archive, 1);
+        ASSERT_FALSE(verdict.is_discarded()) << hostile.reason;
+        EXPECT_EQ(verdict.value("Reason", json()), hostile.reason) << verdict.dump(2);
+        EXPECT_EQ(verdict.value("Status", ""), "FAILED") << verdict.dump(2);
+        EXPECT_NE(verdict.value("Message", "").find(hostile.shown), std::string::npos) << verdict.dump(2);
+
+        const CommandResult text = inDevice({ "apply", archive.string() });
+        EXPECT_EQ(text.exitCode, 1);
+        EXPECT_NE(text.out.find(hostile.shown), std::string::npos) << text.out;
+        EXPECT_FALSE(hasRawHostileBytes(text.out)) << text.out;
+        EXPECT_FALSE(hasRawHostileBytes(text.err)) << text.err;
+    }
 }
 
 } // namespace
