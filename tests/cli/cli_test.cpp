@@ -13,6 +13,7 @@
 
 #include "daemon/core/issuer/issuer.hpp"
 #include "daemon/core/trust/certificate_checks.hpp"
+#include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
 
 namespace omni {
@@ -356,27 +357,10 @@ namespace {
 const std::string kHostileTagKey = "a\nMAINPID=1234\nWATCHDOG=trigger\n\x1b[2J";
 const std::string kShownTagKey = "a\\nMAINPID=1234\\nWATCHDOG=trigger\\n\\x1b[2J";
 
-std::string hostileArchive(const nlohmann::json& tags, const std::string& certificatePem)
-{
-    nlohmann::json manifest { { "FormatVersion", 1 }, { "Name", "cam-01" },
-        { "DeviceId", "device-3xk2m4q7wzt5bh6ry1pnc9d8sa" }, { "Arn", "arn:aws:panorama:x" },
-        { "IotThingName", "device-3xk2m4q7wzt5bh6ry1pnc9d8sa" } };
-    if (!tags.empty())
-        manifest["Tags"] = tags;
-    return archive::testing::buildZip({ archive::testing::storedEntry("manifest.json", manifest.dump()),
-        archive::testing::storedEntry("certificate.pem", certificatePem),
-        archive::testing::storedEntry(
-            "private_key.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n") });
-}
-
 // No control byte but the line ends the program writes, and only UTF-8.
 void expectCleanText(const std::string& text)
 {
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        EXPECT_FALSE((byte < 0x20 && byte != '\n') || byte == 0x7F || byte == 0xFF)
-            << "raw byte " << static_cast<int>(byte) << " in: " << text;
-    }
+    EXPECT_FALSE(testing::hasRawControlBytes(text)) << text;
     EXPECT_EQ(text.find("\nMAINPID="), std::string::npos) << text;
     EXPECT_EQ(text.find("\nWATCHDOG="), std::string::npos) << text;
 }
@@ -385,7 +369,7 @@ TEST_F(Cli, InspectEscapesAHostileTagKey)
 {
     const std::string path = directory / "certificates-omni_cam-01.zip";
     writeFile(path,
-        hostileArchive(
+        testing::unsignedArchive(
             { { kHostileTagKey, "x" } }, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
 
     const auto verdict = json(inspect(path));
@@ -403,7 +387,7 @@ TEST_F(Cli, InspectEscapesAHostileTagKey)
 TEST_F(Cli, InspectOfAPemLabelThatIsNotUtf8IsValidJson)
 {
     const std::string path = directory / "certificates-omni_cam-01.zip";
-    writeFile(path, hostileArchive({}, "-----BEGIN \xff\xff-----\nAAAA\n-----END \xff\xff-----\n"));
+    writeFile(path, testing::unsignedArchive({}, "-----BEGIN \xff\xff-----\nAAAA\n-----END \xff\xff-----\n"));
 
     const auto result = inspect(path);
     EXPECT_EQ(result.exitCode, 1) << result.err;

@@ -5,14 +5,13 @@
 // are the independent readers.
 #include <sys/mount.h>
 
-#include <algorithm>
 #include <fstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/dhcp/dhcp_lab.hpp"
-#include "tests/support/raw_zip_builder.hpp"
+#include "tests/support/archive_factory.hpp"
 #include "tests/unit/dns/child_process.hpp"
 
 namespace omni::testing {
@@ -307,26 +306,6 @@ TEST_F(ApplyCliTest, AnEthernet1MappedToAMissingInterfaceTouchesNothing)
 
 // Text from a stick is data, never control: a tag key (check 11) and a PEM
 // label that is not UTF-8 (check 12) need no CA signature to reach apply's output.
-std::string hostileArchive(const json& tags, const std::string& certificatePem)
-{
-    json manifest { { "FormatVersion", 1 }, { "Name", "cam-01" }, { "DeviceId", "device-1" },
-        { "Arn", "arn:aws:panorama:x" }, { "IotThingName", "device-1" } };
-    if (!tags.empty())
-        manifest["Tags"] = tags;
-    return archive::testing::buildZip({ archive::testing::storedEntry("manifest.json", manifest.dump()),
-        archive::testing::storedEntry("certificate.pem", certificatePem),
-        archive::testing::storedEntry(
-            "private_key.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n") });
-}
-
-bool hasRawHostileBytes(const std::string& text)
-{
-    return std::any_of(text.begin(), text.end(), [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return (byte < 0x20 && byte != '\n') || byte == 0x7F || byte == 0xFF;
-    });
-}
-
 TEST_F(ApplyCliTest, HostileTagKeysAndPemLabelsAreEscapedAndTheJsonStaysValid)
 {
     const auto archive = work / "certificates-omni_cam-01.zip";
@@ -343,7 +322,7 @@ TEST_F(ApplyCliTest, HostileTagKeysAndPemLabelsAreEscapedAndTheJsonStaysValid)
         { json::object(), pemLabel, "CERT_INVALID", "'\\xFF\\xFF'" },
     };
     for (const auto& hostile : cases) {
-        writeText(archive, hostileArchive(hostile.tags, hostile.certificate));
+        writeText(archive, unsignedArchive(hostile.tags, hostile.certificate));
         const json verdict = apply(archive, 1);
         ASSERT_FALSE(verdict.is_discarded()) << hostile.reason;
         EXPECT_EQ(verdict.value("Reason", json()), hostile.reason) << verdict.dump(2);
@@ -353,8 +332,8 @@ TEST_F(ApplyCliTest, HostileTagKeysAndPemLabelsAreEscapedAndTheJsonStaysValid)
         const CommandResult text = inDevice({ "apply", archive.string() });
         EXPECT_EQ(text.exitCode, 1);
         EXPECT_NE(text.out.find(hostile.shown), std::string::npos) << text.out;
-        EXPECT_FALSE(hasRawHostileBytes(text.out)) << text.out;
-        EXPECT_FALSE(hasRawHostileBytes(text.err)) << text.err;
+        EXPECT_FALSE(hasRawControlBytes(text.out)) << text.out;
+        EXPECT_FALSE(hasRawControlBytes(text.err)) << text.err;
     }
 }
 

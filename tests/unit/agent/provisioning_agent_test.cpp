@@ -201,17 +201,6 @@ TEST_F(Agent, ReapplyAtStartUsesTheStoredConfiguration)
 const std::string kHostileTagKey = "a\nMAINPID=1234\nWATCHDOG=trigger\n\x1b[2J";
 const std::string kHostileLabelPem = "-----BEGIN \xff\xff-----\nAAAA\n-----END \xff\xff-----\n";
 
-// Control bytes other than the receipt's own line ends, C1 CSI, or bytes that are not UTF-8.
-bool hasRawHostileBytes(const std::string& text)
-{
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if ((byte < 0x20 && byte != '\n') || byte == 0x7F || byte == 0xFF)
-            return true;
-    }
-    return text.find("\xC2\x9B") != std::string::npos;
-}
-
 class HostileText : public Agent {
 protected:
     std::string manifestWithTag(const std::string& key)
@@ -238,7 +227,7 @@ TEST_F(HostileText, ATagKeyWithNewlinesAndEscapesIsEscapedInTheReceipt)
 
     const auto& text = stick.files["omni-provision-report_cam-01.txt"];
     EXPECT_NE(text.find("What happened: " + shown), std::string::npos) << text;
-    EXPECT_FALSE(hasRawHostileBytes(text)) << text;
+    EXPECT_FALSE(testing::hasRawControlBytes(text)) << text;
     EXPECT_EQ(text.find("\nMAINPID="), std::string::npos);
     EXPECT_EQ(text.find("\nWATCHDOG="), std::string::npos);
     const auto json = nlohmann::json::parse(stick.files["omni-provision-report_cam-01.json"]);
@@ -263,7 +252,7 @@ TEST_F(HostileText, APemLabelThatIsNotUtf8KeepsEveryOutputValid)
 
     const auto& text = stick.files["omni-provision-report_cam-01.txt"];
     EXPECT_NE(text.find("FAILED: CERT_INVALID"), std::string::npos) << text;
-    EXPECT_FALSE(hasRawHostileBytes(text)) << text;
+    EXPECT_FALSE(testing::hasRawControlBytes(text)) << text;
     const auto json = nlohmann::json::parse(stick.files["omni-provision-report_cam-01.json"]);
     EXPECT_EQ(json["Reason"], "CERT_INVALID");
     const auto attempt = nlohmann::json::parse(text::dumpJson(agent::attemptJson(report), 2));
@@ -286,7 +275,7 @@ TEST_F(HostileText, RawBytesThatReachTheReceiptAreStillEscapedAndValid)
     const auto files = agent::renderReceipt(report, kIssuedAt);
     ASSERT_EQ(files.size(), 2U);
     EXPECT_EQ(files[0].name, "omni-provision-report_unknown.txt");
-    EXPECT_FALSE(hasRawHostileBytes(files[0].content)) << files[0].content;
+    EXPECT_FALSE(testing::hasRawControlBytes(files[0].content)) << files[0].content;
     EXPECT_NE(files[0].content.find("label '\\xFF\\xFF'\\nWATCHDOG=trigger"), std::string::npos)
         << files[0].content;
     EXPECT_NE(files[0].content.find("certificates-omni_\\xFF\\n\\x1b[2J.zip"), std::string::npos);
