@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon/agent/named_file.hpp"
+#include "daemon/core/text/text.hpp"
 #include "daemon/core/verify/verdict_json.hpp"
 #include "daemon/log/journal.hpp"
 #include "daemon/state/files.hpp"
@@ -63,6 +64,20 @@ bool isValidName(const std::string& name)
     return verify::checkArchiveName(
         std::string(verify::kArchivePrefix) + name + std::string(verify::kArchiveSuffix))
         .has_value();
+}
+
+// Runs one attempt's checks and apply. An exception (out of memory, a bug)
+// becomes an INTERNAL_ERROR verdict, so the attempt is still recorded,
+// journaled and reported on the stick.
+template <typename Steps> void guarded(AttemptReport& report, Steps&& steps)
+{
+    try {
+        steps();
+    } catch (const std::exception& error) {
+        report.verdict = AttemptVerdict::InternalError;
+        report.error = Error { ReasonCode::InternalError, Check::None,
+            std::string("internal error during the attempt: ") + error.what(), {} };
+    }
 }
 
 std::string describeTimes(const StageTimes& times)
@@ -186,30 +201,32 @@ AttemptReport ProvisioningAgent::provisionFromSource(ArchiveSource& source)
         return report;
     }
 
-    auto started = SteadyClock::now();
-    auto entries = source.listRoot();
-    report.times.find = microsecondsSince(started);
-    if (!entries) {
-        report.outcome.result = fail(ReasonCode::ArchiveNotFound, Check::Found,
-            "the stick could not be read: " + entries.error().message);
-    } else {
-        report.heldArchive = std::any_of(entries->begin(), entries->end(), [](const auto& entry) {
-            return entry.isRegularFile && verify::looksLikeArchiveName(entry.name);
-        });
-        started = SteadyClock::now();
-        auto selection = verify::selectArchive(
-            std::move(*entries), [&source](const std::string& name) { return source.readFile(name); },
-            policy());
-        report.times.verify = microsecondsSince(started);
-        report.outcome = std::move(selection.decisive);
-        for (const auto& other : selection.setAside)
-            if (other.facts.fileName != report.outcome.facts.fileName)
-                report.setAside.push_back(other.facts.fileName + ": "
-                    + std::string(toString(other.result.error().reason)) + ": "
-                    + other.result.error().message);
-    }
-    if (report.outcome.result)
-        commitAccepted(report, *pending);
+    guarded(report, [&] {
+        auto started = SteadyClock::now();
+        auto entries = source.listRoot();
+        report.times.find = microsecondsSince(started);
+        if (!entries) {
+            report.outcome.result = fail(ReasonCode::ArchiveNotFound, Check::Found,
+                "the stick could not be read: " + entries.error().message);
+        } else {
+            report.heldArchive = std::any_of(entries->begin(), entries->end(), [](const auto& entry) {
+                return entry.isRegularFile && verify::looksLikeArchiveName(entry.name);
+            });
+            started = SteadyClock::now();
+            auto selection = verify::selectArchive(
+                std::move(*entries), [&source](const std::string& name) { return source.readFile(name); },
+                policy());
+            report.times.verify = microsecondsSince(started);
+            report.outcome = std::move(selection.decisive);
+            for (const auto& other : selection.setAside)
+                if (other.facts.fileName != report.outcome.facts.fileName)
+                    report.setAside.push_back(text::escaped(other.facts.fileName) + ": "
+                        + std::string(toString(other.result.error().reason)) + ": "
+                        + other.result.error().message);
+        }
+        if (report.outcome.result)
+            commitAccepted(report, *pending);
+    });
     finish(report, &source, &*pending);
     return report;
 }
@@ -224,11 +241,13 @@ AttemptReport ProvisioningAgent::provisionFromFile(const std::filesystem::path& 
         finish(report, nullptr, nullptr);
         return report;
     }
-    const auto started = SteadyClock::now();
-    report.outcome = verifyNamedFile(file, policy());
-    report.times.verify = microsecondsSince(started);
-    if (report.outcome.result)
-        commitAccepted(report, *pending);
+    guarded(report, [&] {
+        const auto started = SteadyClock::now();
+        report.outcome = verifyNamedFile(file, policy());
+        report.times.verify = microsecondsSince(started);
+        if (report.outcome.result)
+            commitAccepted(report, *pending);
+    });
     finish(report, nullptr, &*pending);
     return report;
 }
@@ -309,10 +328,14 @@ void ProvisioningAgent::finish(
         }
         // A stranger's stick (no archive at all) never receives the device's addresses.
         if (settings_.writeReceipt && report.heldArchive) {
-            auto written = source->writeReceipt(renderReceipt(report, clock_()));
-            report.receiptWritten = written.has_value();
-            if (!written)
-                report.receiptError = written.error().message;
+            try {
+                auto written = source->writeReceipt(renderReceipt(report, clock_()));
+                report.receiptWritten = written.has_value();
+                if (!written)
+                    report.receiptError = written.error().message;
+            } catch (const std::exception& error) {
+                report.receiptError = std::string("internal error: ") + error.what();
+            }
         }
         report.times.receipt = microsecondsSince(started);
     }

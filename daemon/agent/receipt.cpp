@@ -3,6 +3,8 @@
 #include <sstream>
 
 #include "daemon/agent/provisioning_agent.hpp"
+#include "daemon/core/text/json_text.hpp"
+#include "daemon/core/text/text.hpp"
 
 namespace omni::agent {
 namespace {
@@ -36,7 +38,7 @@ std::string headline(const AttemptReport& report)
 {
     switch (report.verdict) {
     case AttemptVerdict::Succeeded:
-        return "SUCCESS: this device is provisioned as " + report.deviceName() + ".";
+        return "SUCCESS: this device is provisioned as " + text::printable(report.deviceName()) + ".";
     case AttemptVerdict::AlreadyApplied:
         return "NOTHING CHANGED: this archive was already applied on this device.";
     default:
@@ -69,38 +71,39 @@ std::vector<ReceiptFile> renderReceipt(const AttemptReport& report, trust::UnixT
     json["Status"] = state::toString(report.status.status);
     auto& ports = json["Ethernet"] = nlohmann::ordered_json::array();
 
-    std::ostringstream text;
-    text << "omni-provision receipt\n"
+    std::ostringstream page;
+    page << "omni-provision receipt\n"
          << "======================\n\n"
          << headline(report) << "\n\n";
     if (report.error && report.verdict != AttemptVerdict::AlreadyApplied)
-        text << "What happened: " << report.error->message << "\n"
+        page << "What happened: " << text::printable(report.error->message) << "\n"
              << "What to do:    " << reasonInfo(report.error->reason).advice << "\n\n";
-    text << "Time (device clock): " << trust::formatTime(now) << "\n"
-         << "Archive:             " << (facts.fileName.empty() ? "none found" : facts.fileName) << "\n";
+    page << "Time (device clock): " << trust::formatTime(now) << "\n"
+         << "Archive:             "
+         << (facts.fileName.empty() ? "none found" : text::printable(facts.fileName)) << "\n";
     if (facts.manifest)
-        text << "Device:              " << facts.manifest->request.name << " (" << facts.manifest->deviceId
-             << ")\n";
+        page << "Device:              " << text::printable(facts.manifest->request.name) << " ("
+             << text::printable(facts.manifest->deviceId) << ")\n";
     if (facts.validity)
-        text << "Certificate valid:   " << trust::formatTime(facts.validity->notBefore) << " to "
+        page << "Certificate valid:   " << trust::formatTime(facts.validity->notBefore) << " to "
              << trust::formatTime(facts.validity->notAfter) << "\n";
-    text << "Device status:       " << state::toString(report.status.status) << "\n";
+    page << "Device status:       " << state::toString(report.status.status) << "\n";
 
     for (const auto& port : report.ports) {
-        text << "\n" << port.port << " (" << port.mapping << ")\n";
+        page << "\n" << port.port << " (" << port.mapping << ")\n";
         if (!port.interfaceName) {
-            text << "  interface:  not present\n";
+            page << "  interface:  not present\n";
         } else {
-            text << "  interface:  " << *port.interfaceName << "  MAC " << port.macAddress << "  link "
+            page << "  interface:  " << *port.interfaceName << "  MAC " << port.macAddress << "  link "
                  << yesNoUnknown(port.carrier, "up (cable connected)", "down (no cable)") << "\n"
                  << "  mode:       " << (port.mode.empty() ? "not configured" : port.mode) << "\n"
                  << "  addresses:  " << joined(port.addresses) << "\n"
                  << "  gateway:    " << port.gateway.value_or("none");
             if (port.gateway)
-                text << " ("
+                page << " ("
                      << yesNoUnknown(port.gatewayAnswered, "answered ARP", "did not answer ARP within 2 s")
                      << ")";
-            text << "\n"
+            page << "\n"
                  << "  DNS:        " << joined(port.dns) << "\n"
                  << "  NTP:        " << joined(port.ntp, "device default") << "\n";
         }
@@ -112,10 +115,10 @@ std::vector<ReceiptFile> renderReceipt(const AttemptReport& report, trust::UnixT
             { "Ntp", port.ntp } });
     }
     for (const auto& warning : report.warnings)
-        text << "\nWarning: " << warning << "\n";
-    text << "\nAttempt " << report.attemptId
+        page << "\nWarning: " << text::printable(warning) << "\n";
+    page << "\nAttempt " << report.attemptId
          << "; details: journalctl -u omni-provisiond OMNI_ATTEMPT=" << report.attemptId << "\n";
-    return { { baseName + ".txt", text.str() }, { baseName + ".json", json.dump(2) + "\n" } };
+    return { { baseName + ".txt", page.str() }, { baseName + ".json", text::dumpJson(json, 2) + "\n" } };
 }
 
 } // namespace omni::agent

@@ -11,6 +11,7 @@
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/commands.hpp"
 #include "daemon/core/issuer/issuer.hpp"
+#include "daemon/core/text/json_text.hpp"
 #include "daemon/registry/registry.hpp"
 #include "daemon/serve/issuing_material.hpp"
 #include "daemon/serve/provision_device.hpp"
@@ -32,7 +33,7 @@ struct CreateDeviceOptions {
 
 int printApiError(const nlohmann::json& body)
 {
-    std::cout << body.dump(2) << "\n";
+    std::cout << text::dumpJson(body, 2) << "\n";
     std::cerr << "omni-provision create-device: " << body.value("__type", "") << ": "
               << body.value("Message", "") << "\n";
     return kExitRejected;
@@ -93,7 +94,7 @@ int runCreateDevice(const CreateDeviceOptions& options)
     if (!device)
         return printApiError(device.error().body);
 
-    std::cout << issuer::provisionResponse(*device).dump(2) << "\n";
+    std::cout << text::dumpJson(issuer::provisionResponse(*device), 2) << "\n";
     std::cerr << "Issued " << device->name << " (" << device->deviceId << "), certificate valid until "
               << trust::formatTime(device->certificateNotAfter);
     if (!written.empty())

@@ -10,6 +10,8 @@
 #include "daemon/cli/device_options.hpp"
 #include "daemon/cli/verdict_output.hpp"
 #include "daemon/core/build_info.hpp"
+#include "daemon/core/text/json_text.hpp"
+#include "daemon/core/text/text.hpp"
 #include "daemon/log/journal.hpp"
 #include "daemon/network/kernel_network.hpp"
 
@@ -34,7 +36,8 @@ std::string statusLine(const state::StatusDocument& status)
 {
     std::string line = "Status: " + std::string(state::toString(status.status));
     if (status.applied)
-        line += " (" + status.applied->name + ", " + status.applied->deviceId + ")";
+        line += " (" + text::printable(status.applied->name) + ", "
+            + text::printable(status.applied->deviceId) + ")";
     return line;
 }
 
@@ -63,21 +66,22 @@ int runApply(const ApplyOptions& options)
     if (report.verdict != agent::AttemptVerdict::Succeeded)
         if (auto reapplied = agent.reapplyPersisted(); !reapplied)
             std::cerr << "omni-provision apply: re-applying the stored configuration failed: "
-                      << reapplied.error().message << "\n";
+                      << text::printable(reapplied.error().message) << "\n";
 
     if (options.json) {
-        std::cout << agent::attemptJson(report).dump(2) << "\n";
+        std::cout << text::dumpJson(agent::attemptJson(report), 2) << "\n";
     } else {
         if (report.verdict == agent::AttemptVerdict::Succeeded
             || report.verdict == agent::AttemptVerdict::AlreadyApplied)
             std::cout << verdictText(report.outcome, report.startedAt);
         else
-            std::cout << "REJECT " << toString(report.error->reason) << ": " << report.error->message << "\n"
+            std::cout << "REJECT " << toString(report.error->reason) << ": "
+                      << text::printable(report.error->message) << "\n"
                       << "What to do: " << reasonInfo(report.error->reason).advice << "\n";
         if (report.verdict == agent::AttemptVerdict::AlreadyApplied)
             std::cout << "Nothing changed: this archive was already applied.\n";
         for (const auto& warning : report.warnings)
-            std::cout << "Warning: " << warning << "\n";
+            std::cout << "Warning: " << text::printable(warning) << "\n";
         std::cout << statusLine(report.status) << "\n";
     }
     return report.succeeded() ? kExitOk : kExitRejected;
@@ -97,32 +101,34 @@ int runStatus(const StatusOptions& options)
     auto status = deviceState.load();
     if (!status) {
         if (options.json)
-            std::cout << nlohmann::json { { "Status", "ERROR" }, { "Message", status.error().message } }.dump(
-                2) << "\n";
+            std::cout << text::dumpJson(
+                nlohmann::json { { "Status", "ERROR" }, { "Message", status.error().message } }, 2)
+                      << "\n";
         else
-            std::cout << "Status: ERROR\n" << status.error().message << "\n";
+            std::cout << "Status: ERROR\n" << text::printable(status.error().message) << "\n";
         return kExitRejected;
     }
     if (options.json) {
-        std::cout << state::toJson(*status).dump(2) << "\n";
+        std::cout << text::dumpJson(state::toJson(*status), 2) << "\n";
         return kExitOk;
     }
     std::cout << statusLine(*status) << "\n";
     if (status->updatedAt)
         std::cout << "Updated:     " << trust::formatTime(*status->updatedAt) << "\n";
     if (status->applied)
-        std::cout << "Device:      " << status->applied->name << " (" << status->applied->deviceId << ")\n"
-                  << "ARN:         " << status->applied->arn << "\n"
+        std::cout << "Device:      " << text::printable(status->applied->name) << " ("
+                  << text::printable(status->applied->deviceId) << ")\n"
+                  << "ARN:         " << text::printable(status->applied->arn) << "\n"
                   << "Archive:     SHA-256 " << status->applied->archiveSha256 << "\n"
-                  << "Network:     " << status->applied->networkingConfiguration.dump() << "\n";
+                  << "Network:     " << text::dumpJson(status->applied->networkingConfiguration) << "\n";
     if (status->lastAttempt) {
         const auto& attempt = *status->lastAttempt;
         std::cout << "Last attempt " << trust::formatTime(attempt.at) << ": "
                   << state::toString(attempt.result);
         if (attempt.reason)
             std::cout << " " << toString(*attempt.reason);
-        std::cout << (attempt.fileName ? " (" + *attempt.fileName + ")" : "") << "\n  " << attempt.message
-                  << "\n";
+        std::cout << (attempt.fileName ? " (" + text::printable(*attempt.fileName) + ")" : "") << "\n  "
+                  << text::printable(attempt.message) << "\n";
         if (attempt.reason)
             std::cout << "  What to do: " << reasonInfo(*attempt.reason).advice << "\n";
     }
@@ -195,9 +201,10 @@ int runNetworkShow(const NetworkShowOptions& options)
             std::cout << "  problem:   " << port.problem << "\n";
     }
     if (options.json)
-        std::cout << json.dump(2) << "\n";
+        std::cout << text::dumpJson(json, 2) << "\n";
     if (status && status->applied && !options.json)
-        std::cout << "Configured by " << status->applied->name << " (" << status->applied->deviceId << ")\n";
+        std::cout << "Configured by " << text::printable(status->applied->name) << " ("
+                  << text::printable(status->applied->deviceId) << ")\n";
     return kExitOk;
 }
 

@@ -10,6 +10,7 @@
 #include "daemon/cli/commands.hpp"
 #include "daemon/cli/verdict_output.hpp"
 #include "daemon/core/build_info.hpp"
+#include "daemon/core/text/json_text.hpp"
 #include "daemon/core/verify/verdict_json.hpp"
 
 namespace omni::cli {
@@ -47,7 +48,8 @@ int runInspect(const InspectOptions& options)
 
     const auto outcome = agent::verifyNamedFile(options.archive, policy);
     if (options.json)
-        std::cout << verify::verdictJson(outcome, "the archive passes every check of this device").dump(2)
+        std::cout << text::dumpJson(
+            verify::verdictJson(outcome, "the archive passes every check of this device"), 2)
                   << "\n";
     else
         std::cout << verdictText(outcome, policy.now);

@@ -13,6 +13,7 @@
 
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/serve_command.hpp"
+#include "daemon/core/text/text.hpp"
 #include "daemon/registry/registry.hpp"
 #include "daemon/serve/credentials_file.hpp"
 #include "daemon/serve/device_api.hpp"
@@ -40,7 +41,7 @@ struct ServeOptions {
 
 void logLine(const std::string& line)
 {
-    std::fprintf(stderr, "omni-provision serve: %s\n", line.c_str());
+    std::fprintf(stderr, "omni-provision serve: %s\n", text::printable(line).c_str());
 }
 
 int runServe(const ServeOptions& options)

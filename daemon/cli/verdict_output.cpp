@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "daemon/core/manifest/ipv4.hpp"
+#include "daemon/core/text/text.hpp"
 
 namespace omni::cli {
 namespace {
@@ -14,45 +15,46 @@ std::string describeEthernet(const std::optional<manifest::EthernetPayload>& pay
     if (payload->connectionType == manifest::ConnectionType::Dhcp || !payload->staticIp)
         return "DHCP";
     const auto& info = *payload->staticIp;
-    std::string text = "STATIC_IP " + manifest::formatIpv4(info.address) + "/"
+    std::string out = "STATIC_IP " + manifest::formatIpv4(info.address) + "/"
         + std::to_string(info.prefixLength) + " via " + manifest::formatIpv4(info.gateway) + ", DNS";
     for (const auto& server : info.dns)
-        text += " " + server;
-    return text;
+        out += " " + server;
+    return text::printable(out);
 }
 
 } // namespace
 
 std::string verdictText(const verify::Outcome& outcome, trust::UnixTime now)
 {
-    std::ostringstream text;
+    std::ostringstream out;
     if (!outcome.result) {
         const auto& error = outcome.result.error();
-        text << "REJECT " << toString(error.reason) << ": " << error.message << "\n"
-             << "What to do: " << reasonInfo(error.reason).advice << "\n";
-        return text.str();
+        out << "REJECT " << toString(error.reason) << ": " << text::printable(error.message) << "\n"
+            << "What to do: " << reasonInfo(error.reason).advice << "\n";
+        return out.str();
     }
     const auto& accepted = *outcome.result;
     const auto& request = accepted.manifest.request;
-    text << "ACCEPT " << outcome.facts.fileName << "\n"
-         << "  Device      " << request.name << " (" << accepted.manifest.deviceId << ")\n"
-         << "  Valid       " << trust::formatTime(accepted.validity.notBefore) << " to "
-         << trust::formatTime(accepted.validity.notAfter) << " (clock " << trust::formatTime(now) << ")\n";
+    out << "ACCEPT " << text::printable(outcome.facts.fileName) << "\n"
+        << "  Device      " << text::printable(request.name) << " ("
+        << text::printable(accepted.manifest.deviceId) << ")\n"
+        << "  Valid       " << trust::formatTime(accepted.validity.notBefore) << " to "
+        << trust::formatTime(accepted.validity.notAfter) << " (clock " << trust::formatTime(now) << ")\n";
     const auto& networking = request.networking;
-    text << "  Ethernet0   " << describeEthernet(networking ? networking->ethernet0 : std::nullopt, true)
-         << "\n"
-         << "  Ethernet1   " << describeEthernet(networking ? networking->ethernet1 : std::nullopt, false)
-         << "\n";
+    out << "  Ethernet0   " << describeEthernet(networking ? networking->ethernet0 : std::nullopt, true)
+        << "\n"
+        << "  Ethernet1   " << describeEthernet(networking ? networking->ethernet1 : std::nullopt, false)
+        << "\n";
     if (networking && networking->ntp) {
-        text << "  NTP        ";
+        out << "  NTP        ";
         if (networking->ntp->servers.empty())
-            text << " device default";
+            out << " device default";
         for (const auto& server : networking->ntp->servers)
-            text << " " << server;
-        text << "\n";
+            out << " " << text::printable(server);
+        out << "\n";
     }
-    text << "  SHA-256     " << accepted.sha256 << "\n";
-    return text.str();
+    out << "  SHA-256     " << accepted.sha256 << "\n";
+    return out.str();
 }
 
 } // namespace omni::cli

@@ -8,8 +8,11 @@
 
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
+
+#include "daemon/core/text/text.hpp"
 
 namespace omni::log {
 namespace {
@@ -160,32 +163,55 @@ void setDebug(bool enabled)
     debugEnabled = enabled;
 }
 
+std::vector<std::string> journalFields(Priority priority, std::string_view messageId,
+    const std::string& message, const std::vector<Field>& fields)
+{
+    std::vector<std::string> lines;
+    lines.reserve(fields.size() + 4);
+    lines.push_back("MESSAGE=" + text::printable(message));
+    lines.push_back("PRIORITY=" + std::to_string(static_cast<int>(priority)));
+    lines.push_back("SYSLOG_IDENTIFIER=omni-provisiond");
+    if (!messageId.empty())
+        lines.push_back("MESSAGE_ID=" + std::string(messageId));
+    for (const auto& field : fields)
+        lines.push_back(field.name + "=" + text::printable(field.value));
+    return lines;
+}
+
+std::string stderrLine(Priority priority, const std::string& message, const std::vector<Field>& fields)
+{
+    std::string line = std::string(priorityName(priority)) + ": " + text::printable(message);
+    for (const auto& field : fields)
+        line += " " + field.name + "=" + text::printable(field.value);
+    return line;
+}
+
 void write(Priority priority, std::string_view messageId, const std::string& message,
     const std::vector<Field>& fields)
 {
     if (priority == Priority::Debug && !debugEnabled)
         return;
     if (useJournal()) {
-        std::vector<std::string> lines;
-        lines.reserve(fields.size() + 4);
-        lines.push_back("MESSAGE=" + message);
-        lines.push_back("PRIORITY=" + std::to_string(static_cast<int>(priority)));
-        lines.push_back("SYSLOG_IDENTIFIER=omni-provisiond");
-        if (!messageId.empty())
-            lines.push_back("MESSAGE_ID=" + std::string(messageId));
-        for (const auto& field : fields)
-            lines.push_back(field.name + "=" + field.value);
+        auto lines = journalFields(priority, messageId, message, fields);
         std::vector<iovec> vectors;
         for (auto& line : lines)
             vectors.push_back({ line.data(), line.size() });
         if (sd_journal_sendv(vectors.data(), static_cast<int>(vectors.size())) >= 0)
             return;
     }
+    const std::string line = stderrLine(priority, message, fields);
     std::lock_guard lock(outputMutex);
-    std::string line = std::string(priorityName(priority)) + ": " + message;
-    for (const auto& field : fields)
-        line += " " + field.name + "=" + field.value;
     std::cerr << line << std::endl;
+}
+
+std::string statusAssignment(std::string_view status)
+{
+    return "STATUS=" + text::printable(status);
+}
+
+void notifyStatus(std::string_view status)
+{
+    sd_notify(0, statusAssignment(status).c_str());
 }
 
 void plain(Priority priority, const std::string& message, const std::vector<Field>& fields)

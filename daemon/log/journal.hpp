@@ -69,4 +69,18 @@ inline void reason(
 }
 void plain(Priority priority, const std::string& message, const std::vector<Field>& fields = {});
 
+// What write() sends, as pure functions. Messages and field values may quote
+// a stick's or a request's text, so each is made one printable line
+// (text::printable): a newline can neither start a forged field nor a forged
+// line, and no escape sequence reaches a terminal.
+std::vector<std::string> journalFields(Priority priority, std::string_view messageId,
+    const std::string& message, const std::vector<Field>& fields);
+std::string stderrLine(Priority priority, const std::string& message, const std::vector<Field>& fields);
+
+// "STATUS=<one line>" for sd_notify, which reads every line of its argument
+// as an assignment: a raw "\nWATCHDOG=trigger" in a status would restart the
+// daemon, "\nMAINPID=" would make systemd watch another process.
+std::string statusAssignment(std::string_view status);
+void notifyStatus(std::string_view status);
+
 } // namespace omni::log

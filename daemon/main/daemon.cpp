@@ -239,7 +239,7 @@ std::string Daemon::waitingText() const
 
 void Daemon::notifyStatus(const std::string& status)
 {
-    sd_notify(0, ("STATUS=" + status).c_str());
+    log::notifyStatus(status);
 }
 
 void Daemon::showIdleStatus()
@@ -399,6 +399,16 @@ int Daemon::onUdev(sd_event_source*, int, uint32_t, void* userdata) noexcept
     } catch (const std::exception& error) {
         log::plain(
             log::Priority::Error, std::string("internal error while handling a stick: ") + error.what());
+        // The LED and STATUS must not stay on "working".
+        try {
+            daemon->lastResult_ = std::string("Last attempt failed: INTERNAL_ERROR — ") + error.what();
+            daemon->showIdleStatus();
+        } catch (const std::exception&) {
+        }
+        try {
+            (void)daemon->led_->show(led::Pattern::Failed);
+        } catch (const std::exception&) {
+        }
     }
     return 0;
 }

@@ -7,6 +7,7 @@
 
 #include <openssl/rand.h>
 
+#include "daemon/core/text/json_text.hpp"
 #include "daemon/serve/provision_device.hpp"
 
 namespace omni::serve {
@@ -51,7 +52,7 @@ HttpResponse jsonResponse(int status, const nlohmann::json& body, std::string su
     response.status = status;
     response.headers.emplace_back("Content-Type", "application/json");
     // Messages may quote what a client sent; bytes that are not UTF-8 become U+FFFD instead of an exception.
-    response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    response.body = text::dumpJson(body);
     response.summary = std::move(summary);
     return response;
 }

@@ -16,6 +16,8 @@
 
 #include <microhttpd.h>
 
+#include "daemon/core/text/text.hpp"
+
 namespace omni::serve {
 namespace {
 
@@ -137,12 +139,13 @@ struct HttpServer::State {
     std::string lastLibraryMessage;
     std::unique_ptr<RequestDeadlines> deadlines;
 
+    // A line may quote what a client sent: one printable line, always.
     void write(const std::string& line)
     {
         const std::lock_guard lock(logMutex);
-        lastLibraryMessage = line;
+        lastLibraryMessage = text::printable(line);
         if (log)
-            log(line);
+            log(lastLibraryMessage);
     }
 };
 

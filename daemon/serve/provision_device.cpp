@@ -1,5 +1,7 @@
 #include "daemon/serve/provision_device.hpp"
 
+#include "daemon/core/text/json_text.hpp"
+
 namespace omni::serve {
 namespace {
 
@@ -29,8 +31,9 @@ registry::DeviceRecord recordFor(
     record.arn = device.arn;
     record.iotThingName = device.iotThingName;
     record.description = request.description.value_or("");
-    record.tagsJson = nlohmann::json(request.tags).dump();
-    record.networkingJson = request.networking ? manifest::toJson(*request.networking).dump() : "null";
+    record.tagsJson = text::dumpJson(nlohmann::json(request.tags));
+    record.networkingJson
+        = request.networking ? text::dumpJson(manifest::toJson(*request.networking)) : "null";
     record.createdAt = device.createdAt;
     record.certificateNotAfter = device.certificateNotAfter;
     return record;

@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include "daemon/core/text/json_text.hpp"
 #include "daemon/state/files.hpp"
 
 namespace omni::state {
@@ -386,7 +387,7 @@ nlohmann::ordered_json toJson(const StatusDocument& document)
 std::string serializeStatusDocument(const StatusDocument& document)
 {
     // A file name from a stick need not be UTF-8; replace rather than throw.
-    return toJson(document).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+    return text::dumpJson(toJson(document), 2) + "\n";
 }
 
 Result<StatusDocument> parseStatusDocument(std::string_view bytes, const std::string& sourceName)

@@ -13,6 +13,7 @@
 
 #include "daemon/core/issuer/issuer.hpp"
 #include "daemon/core/trust/certificate_checks.hpp"
+#include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
 
 namespace omni {
@@ -342,6 +343,79 @@ TEST_F(Cli, AOneMebibyteFileClaimingFourGibibytesIsRefusedInLittleMemory)
     EXPECT_LT(result.peakRssKiB, 32 * 1024) << "peak RSS of the inspect process";
 #endif
     std::cout << "inspect of a 1 MiB file declaring 4 GiB: peak RSS " << result.peakRssKiB << " KiB\n";
+}
+
+} // namespace
+} // namespace omni
+
+namespace omni {
+namespace {
+
+// Text from a stick is data, never control (DESIGN.md section 7): a hostile
+// tag key (check 11) and a PEM label that is not UTF-8 (check 12) need no CA
+// signature to reach the output.
+const std::string kHostileTagKey = "a\nMAINPID=1234\nWATCHDOG=trigger\n\x1b[2J";
+const std::string kShownTagKey = "a\\nMAINPID=1234\\nWATCHDOG=trigger\\n\\x1b[2J";
+
+// No control byte but the line ends the program writes, and only UTF-8.
+void expectCleanText(const std::string& text)
+{
+    EXPECT_FALSE(testing::hasRawControlBytes(text)) << text;
+    EXPECT_EQ(text.find("\nMAINPID="), std::string::npos) << text;
+    EXPECT_EQ(text.find("\nWATCHDOG="), std::string::npos) << text;
+}
+
+TEST_F(Cli, InspectEscapesAHostileTagKey)
+{
+    const std::string path = directory / "certificates-omni_cam-01.zip";
+    writeFile(path,
+        testing::unsignedArchive(
+            { { kHostileTagKey, "x" } }, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
+
+    const auto verdict = json(inspect(path));
+    EXPECT_EQ(verdict["Reason"], "MANIFEST_INVALID");
+    EXPECT_NE(verdict["Message"].get<std::string>().find("Tags." + kShownTagKey), std::string::npos)
+        << verdict.dump(2);
+
+    const auto text = cli({ "inspect", path, "--trust-anchor", ca + "/root.pem" });
+    EXPECT_EQ(text.exitCode, 1);
+    EXPECT_EQ(text.out.rfind("REJECT MANIFEST_INVALID: Tags." + kShownTagKey, 0), 0U) << text.out;
+    expectCleanText(text.out);
+    expectCleanText(text.err);
+}
+
+TEST_F(Cli, InspectOfAPemLabelThatIsNotUtf8IsValidJson)
+{
+    const std::string path = directory / "certificates-omni_cam-01.zip";
+    writeFile(path, testing::unsignedArchive({}, "-----BEGIN \xff\xff-----\nAAAA\n-----END \xff\xff-----\n"));
+
+    const auto result = inspect(path);
+    EXPECT_EQ(result.exitCode, 1) << result.err;
+    const auto verdict = json(result);
+    EXPECT_EQ(verdict["Reason"], "CERT_INVALID");
+    EXPECT_NE(verdict["Message"].get<std::string>().find("'\\xFF\\xFF'"), std::string::npos)
+        << verdict.dump(2);
+
+    const auto text = cli({ "inspect", path, "--trust-anchor", ca + "/root.pem" });
+    EXPECT_EQ(text.exitCode, 1);
+    EXPECT_EQ(text.out.rfind("REJECT CERT_INVALID: ", 0), 0U) << text.out;
+    EXPECT_NE(text.out.find("'\\xFF\\xFF'"), std::string::npos) << text.out;
+    expectCleanText(text.out);
+}
+
+TEST_F(Cli, InspectOfAFileNameWithControlsAndInvalidUtf8)
+{
+    const std::string path = directory / "certificates-omni_\xff\x1b[2J.zip";
+    writeFile(path, "whatever");
+    const auto result = inspect(path);
+    EXPECT_EQ(result.exitCode, 1) << result.err;
+    const auto verdict = json(result);
+    EXPECT_EQ(verdict["Reason"], "ARCHIVE_NAME_INVALID");
+    EXPECT_NE(
+        verdict["Message"].get<std::string>().find("certificates-omni_\\xFF\\x1b[2J.zip"), std::string::npos)
+        << verdict.dump(2);
+    const auto text = cli({ "inspect", path, "--trust-anchor", ca + "/root.pem" });
+    expectCleanText(text.out);
 }
 
 } // namespace

@@ -1,5 +1,7 @@
 #include "tests/support/archive_factory.hpp"
 
+#include "tests/support/raw_zip_builder.hpp"
+
 #include <algorithm>
 #include <openssl/evp.h>
 #include <stdexcept>
@@ -103,6 +105,28 @@ std::string base64Decode(const std::string& text)
         ++padding;
     bytes.resize(static_cast<std::size_t>(length) - padding);
     return bytes;
+}
+
+std::string unsignedArchive(const nlohmann::json& tags, const std::string& certificatePem)
+{
+    nlohmann::json manifest { { "FormatVersion", 1 }, { "Name", "cam-01" },
+        { "DeviceId", "device-3xk2m4q7wzt5bh6ry1pnc9d8sa" }, { "Arn", "arn:aws:panorama:x" },
+        { "IotThingName", "device-3xk2m4q7wzt5bh6ry1pnc9d8sa" } };
+    if (!tags.empty())
+        manifest["Tags"] = tags;
+    return archive::testing::buildZip({ archive::testing::storedEntry("manifest.json", manifest.dump()),
+        archive::testing::storedEntry("certificate.pem", certificatePem),
+        archive::testing::storedEntry(
+            "private_key.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n") });
+}
+
+bool hasRawControlBytes(const std::string& text)
+{
+    const bool control = std::any_of(text.begin(), text.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return (byte < 0x20 && byte != '\n') || byte == 0x7F || byte == 0xFF;
+    });
+    return control || text.find("\xC2\x9B") != std::string::npos;
 }
 
 } // namespace omni::testing

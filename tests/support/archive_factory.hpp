@@ -65,6 +65,16 @@ private:
     const TestAuthority& authority_;
 };
 
+// Text from a stick is data, never control: an archive whose checks stop at
+// 11 (a hostile tag key) or 12 (a hostile PEM label) needs no CA signature.
+// A manifest for "cam-01" with these Tags (none when empty), the certificate
+// entry as given and a placeholder key.
+std::string unsignedArchive(const nlohmann::json& tags, const std::string& certificatePem);
+
+// True when text has a control byte other than '\n', DEL, the C1 CSI or a
+// 0xFF byte: what an escaped output never holds.
+bool hasRawControlBytes(const std::string& text);
+
 // ProvisionDevice's Certificates member (base64 of the archive) back to the
 // archive's bytes; empty when the text is not base64.
 std::string base64Decode(const std::string& text);

@@ -7,6 +7,7 @@
 
 #include "daemon/core/archive/zip_reader.hpp"
 #include "daemon/core/archive/zip_writer.hpp"
+#include "daemon/core/text/json_text.hpp"
 #include "daemon/core/trust/x509_builder.hpp"
 
 namespace omni::issuer {
@@ -92,7 +93,7 @@ Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, cons
     manifestModel.arn = device.arn;
     manifestModel.iotThingName = device.iotThingName;
     manifestModel.createdAt = trust::formatTime(now);
-    device.manifest = manifest::toJson(manifestModel).dump(2) + "\n";
+    device.manifest = text::dumpJson(manifest::toJson(manifestModel), 2) + "\n";
     if (auto reread = manifest::parseManifest(device.manifest); !reread) {
         Error error = reread.error();
         // Only the size can fail here (the request was validated): name the

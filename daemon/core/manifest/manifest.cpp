@@ -8,76 +8,20 @@
 #include <utility>
 
 #include "daemon/core/manifest/ipv4.hpp"
+#include "daemon/core/text/json_text.hpp"
+#include "daemon/core/text/text.hpp"
 
 namespace omni::manifest {
 namespace {
 
 using nlohmann::json;
+using text::firstInvalidUtf8;
 
 // ---------------------------------------------------------------------------
 // Text helpers. The model's lengths count Unicode code points and its
 // patterns are ECMAScript regular expressions; both are implemented by hand
 // over UTF-8 so that multi-byte characters and U+2028/U+2029 are judged as an
 // ECMAScript engine would, in linear time (no backtracking, no ReDoS).
-
-// Length of the UTF-8 sequence starting at text[offset], or 0 when it is not
-// well-formed (RFC 3629: no overlong forms, no surrogates, nothing past
-// U+10FFFF, no truncation).
-std::size_t utf8SequenceLength(std::string_view text, std::size_t offset)
-{
-    const auto byte = [&](std::size_t index) { return static_cast<unsigned char>(text[index]); };
-    const unsigned char lead = byte(offset);
-    if (lead < 0x80) {
-        return 1;
-    }
-    std::size_t length = 0;
-    unsigned char secondMin = 0x80;
-    unsigned char secondMax = 0xBF;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-        length = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-        length = 3;
-        if (lead == 0xE0) {
-            secondMin = 0xA0; // overlong below U+0800
-        } else if (lead == 0xED) {
-            secondMax = 0x9F; // UTF-16 surrogates
-        }
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-        length = 4;
-        if (lead == 0xF0) {
-            secondMin = 0x90; // overlong below U+10000
-        } else if (lead == 0xF4) {
-            secondMax = 0x8F; // beyond U+10FFFF
-        }
-    } else {
-        return 0;
-    }
-    if (offset + length > text.size()) {
-        return 0;
-    }
-    if (byte(offset + 1) < secondMin || byte(offset + 1) > secondMax) {
-        return 0;
-    }
-    for (std::size_t index = offset + 2; index < offset + length; ++index) {
-        if (byte(index) < 0x80 || byte(index) > 0xBF) {
-            return 0;
-        }
-    }
-    return length;
-}
-
-// Offset of the first byte that is not well-formed UTF-8, if any.
-std::optional<std::size_t> firstInvalidUtf8(std::string_view text)
-{
-    for (std::size_t offset = 0; offset < text.size();) {
-        const std::size_t length = utf8SequenceLength(text, offset);
-        if (length == 0) {
-            return offset;
-        }
-        offset += length;
-    }
-    return std::nullopt;
-}
 
 // Code points in valid UTF-8 (every byte that is not a continuation byte).
 std::size_t codePointCount(std::string_view text)
@@ -202,7 +146,7 @@ std::string shownValue(std::string_view text)
         shown.resize(end);
         cut = true;
     }
-    return json(shown).dump(-1, ' ', false, json::error_handler_t::replace) + (cut ? "..." : "");
+    return text::dumpJson(json(shown)) + (cut ? "..." : "");
 }
 
 std::string jsonTypeName(const json& value)
@@ -420,7 +364,7 @@ public:
         }
         for (const auto& [key, value] : object.items()) {
             if (std::find(known.begin(), known.end(), key) == known.end()) {
-                unknownKeys_->push_back(memberPath(path, key));
+                unknownKeys_->push_back(memberPath(path, text::escaped(key)));
             }
         }
     }
@@ -489,7 +433,8 @@ public:
                     + " are allowed");
         }
         for (const auto& [key, value] : tags->items()) {
-            const std::string path = tagsPath + "." + key;
+            // The key is the document's text: escaped, so the path is one safe line.
+            const std::string path = tagsPath + "." + text::escaped(key);
             if (auto keyError = checkStringRule(key, kTagKeyRule)) {
                 report(path, "the tag key " + *keyError);
                 continue;
@@ -916,7 +861,7 @@ Result<Manifest> parseManifestUnchecked(std::string_view bytes)
         validator.report("FormatVersion", "must be the number 1, not " + jsonTypeName(*formatVersion));
     } else if (formatVersion->get<double>() != 1.0) {
         validator.report(
-            "FormatVersion", "is " + formatVersion->dump() + "; this device reads format version 1");
+            "FormatVersion", "is " + text::dumpJson(*formatVersion) + "; this device reads format version 1");
     }
 
     auto name = validator.string(document, root, "Name", true, kDeviceNameRule);

@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "daemon/core/text/text.hpp"
 #include "daemon/core/trust/openssl_types.hpp"
 
 namespace omni::trust::pem {
@@ -52,12 +53,14 @@ std::optional<std::string_view> markerLabel(std::string_view line, std::string_v
     return line.substr(marker.size(), line.size() - marker.size() - kDashes.size());
 }
 
+// The label is the file's text: escaped, so control bytes and invalid UTF-8
+// reach no journal, terminal or JSON as they are.
 std::string quotedLabel(std::string_view label)
 {
     if (label.size() > kMaxQuotedLabel) {
-        return "'" + std::string(label.substr(0, kMaxQuotedLabel)) + "...'";
+        return "'" + text::escaped(label.substr(0, kMaxQuotedLabel)) + "...'";
     }
-    return "'" + std::string(label) + "'";
+    return "'" + text::escaped(label) + "'";
 }
 
 struct OpenSslFree {
@@ -159,7 +162,7 @@ tl::expected<std::vector<Block>, std::string> splitBlocks(std::string_view text)
     }
     if (blockStart) {
         return tl::unexpected("the PEM block " + quotedLabel(blockLabel) + " begun at line "
-            + std::to_string(blockFirstLine) + " has no '-----END " + std::string(blockLabel)
+            + std::to_string(blockFirstLine) + " has no '-----END " + text::escaped(blockLabel)
             + "-----' line (truncated?)");
     }
     return blocks;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "daemon/core/text/text.hpp"
+
 namespace omni::verify {
 namespace {
 
@@ -15,7 +17,7 @@ std::string joinNames(const std::vector<std::string>& names)
 {
     std::string joined;
     for (const auto& name : names)
-        joined += (joined.empty() ? "" : ", ") + name;
+        joined += (joined.empty() ? "" : ", ") + text::escaped(name);
     return joined;
 }
 

@@ -3,8 +3,17 @@
 #include <algorithm>
 #include <cctype>
 
+#include "daemon/core/text/text.hpp"
+
 namespace omni::verify {
 namespace {
+
+// A file name from the stick, quoted for a message: escaped, so newlines,
+// escape sequences and invalid UTF-8 stay data.
+std::string quoted(std::string_view fileName)
+{
+    return "'" + text::escaped(fileName) + "'";
+}
 
 bool equalsIgnoringAsciiCase(std::string_view a, std::string_view b)
 {
@@ -32,8 +41,8 @@ Result<void> checkNameBinding(const AcceptedArchive& archive, const X509* certif
                 + manifest.deviceId + "'");
     if (*commonName != manifest.deviceId)
         return fail(ReasonCode::CertNameMismatch, Check::NameBinding,
-            "the certificate is for device '" + *commonName + "' but the manifest is for DeviceId '"
-                + manifest.deviceId + "'");
+            "the certificate is for device '" + text::escaped(*commonName)
+                + "' but the manifest is for DeviceId '" + manifest.deviceId + "'");
     if (fileDeviceName && *fileDeviceName != manifest.request.name)
         return fail(ReasonCode::CertNameMismatch, Check::NameBinding,
             "the file is named for '" + *fileDeviceName + "' but its manifest is for device '"
@@ -69,14 +78,13 @@ Result<std::string> checkArchiveName(std::string_view fileName)
     const auto name = deviceNameFromFileName(fileName);
     if (!name)
         return fail(ReasonCode::ArchiveNameInvalid, Check::NameValid,
-            "'" + std::string(fileName) + "' is not named certificates-omni_<device-name>.zip");
+            quoted(fileName) + " is not named certificates-omni_<device-name>.zip");
     if (name->empty())
         return fail(ReasonCode::ArchiveNameInvalid, Check::NameValid,
-            "'" + std::string(fileName)
-                + "' has an empty device name between 'certificates-omni_' and '.zip'");
+            quoted(fileName) + " has an empty device name between 'certificates-omni_' and '.zip'");
     if (name->size() > 255)
         return fail(ReasonCode::ArchiveNameInvalid, Check::NameValid,
-            "the device name in '" + std::string(fileName) + "' is " + std::to_string(name->size())
+            "the device name in " + quoted(fileName) + " is " + std::to_string(name->size())
                 + " characters long; the limit is 255");
     const auto bad = std::find_if_not(name->begin(), name->end(), isNameCharacter);
     if (bad != name->end()) {
@@ -84,7 +92,7 @@ Result<std::string> checkArchiveName(std::string_view fileName)
         const std::string shown
             = std::isprint(c) ? std::string("'") + *bad + "'" : "byte " + std::to_string(c);
         return fail(ReasonCode::ArchiveNameInvalid, Check::NameValid,
-            "the device name in '" + std::string(fileName) + "' contains " + shown
+            "the device name in " + quoted(fileName) + " contains " + shown
                 + "; only letters, digits, '-' and '_' are allowed");
     }
     return *name;
@@ -94,7 +102,7 @@ Result<void> checkArchiveSize(std::uint64_t sizeInBytes, std::string_view fileNa
 {
     if (sizeInBytes > archive::kMaxArchiveBytes)
         return fail(ReasonCode::ArchiveTooLarge, Check::FileSize,
-            "'" + std::string(fileName) + "' is " + std::to_string(sizeInBytes)
+            quoted(fileName) + " is " + std::to_string(sizeInBytes)
                 + " bytes; a provisioning archive is at most " + std::to_string(archive::kMaxArchiveBytes)
                 + " bytes");
     return {};
@@ -120,7 +128,7 @@ Outcome verifyArchive(
     outcome.facts.sha256 = trust::toHex(digest);
     if (policy.alreadyApplied && policy.alreadyApplied(*outcome.facts.sha256))
         return reject(Error { ReasonCode::AlreadyApplied, Check::AlreadyApplied,
-            "'" + std::string(fileName) + "' (SHA-256 " + *outcome.facts.sha256
+            quoted(fileName) + " (SHA-256 " + *outcome.facts.sha256
                 + ") was already applied on this device; nothing changes",
             {} });
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/dhcp/dhcp_lab.hpp"
+#include "tests/support/archive_factory.hpp"
 #include "tests/unit/dns/child_process.hpp"
 
 namespace omni::testing {
@@ -301,6 +302,39 @@ TEST_F(ApplyCliTest, AnEthernet1MappedToAMissingInterfaceTouchesNothing)
     EXPECT_EQ(verdict.value("Reason", json()), "INTERFACE_MISSING") << verdict.dump(2);
     EXPECT_NE(verdict.value("Message", "").find(port1), std::string::npos) << verdict.dump(2);
     EXPECT_EQ(networkState(lab.deviceNamespace()), afterDelete);
+}
+
+// Text from a stick is data, never control: a tag key (check 11) and a PEM
+// label that is not UTF-8 (check 12) need no CA signature to reach apply's output.
+TEST_F(ApplyCliTest, HostileTagKeysAndPemLabelsAreEscapedAndTheJsonStaysValid)
+{
+    const auto archive = work / "certificates-omni_cam-01.zip";
+    const std::string pemLabel = "-----BEGIN \xff\xff-----\nAAAA\n-----END \xff\xff-----\n";
+    const std::string goodPemShape = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    const struct {
+        json tags;
+        std::string certificate;
+        std::string reason;
+        std::string shown;
+    } cases[] = {
+        { { { "a\nMAINPID=1234\nWATCHDOG=trigger\n\x1b[2J", "x" } }, goodPemShape, "MANIFEST_INVALID",
+            "Tags.a\\nMAINPID=1234\\nWATCHDOG=trigger\\n\\x1b[2J" },
+        { json::object(), pemLabel, "CERT_INVALID", "'\\xFF\\xFF'" },
+    };
+    for (const auto& hostile : cases) {
+        writeText(archive, unsignedArchive(hostile.tags, hostile.certificate));
+        const json verdict = apply(archive, 1);
+        ASSERT_FALSE(verdict.is_discarded()) << hostile.reason;
+        EXPECT_EQ(verdict.value("Reason", json()), hostile.reason) << verdict.dump(2);
+        EXPECT_EQ(verdict.value("Status", ""), "FAILED") << verdict.dump(2);
+        EXPECT_NE(verdict.value("Message", "").find(hostile.shown), std::string::npos) << verdict.dump(2);
+
+        const CommandResult text = inDevice({ "apply", archive.string() });
+        EXPECT_EQ(text.exitCode, 1);
+        EXPECT_NE(text.out.find(hostile.shown), std::string::npos) << text.out;
+        EXPECT_FALSE(hasRawControlBytes(text.out)) << text.out;
+        EXPECT_FALSE(hasRawControlBytes(text.err)) << text.err;
+    }
 }
 
 } // namespace

@@ -21,6 +21,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -32,6 +33,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -291,7 +293,7 @@ protected:
     {
         writeConfig(configuration.render());
         daemon_.emplace(DaemonProcess::Launch {
-            work_ / "config.yaml", namespace_->name(), usb_.root(), work_ / "daemon.log", {} });
+            work_ / "config.yaml", namespace_->name(), usb_.root(), work_ / "daemon.log", environment_ });
         // The monitor is open (and enumeration done) once it says so.
         ASSERT_TRUE(daemon_->waitForLog(" started; ")) << "the daemon did not start:\n" << daemon_->log();
     }
@@ -452,6 +454,7 @@ protected:
     std::optional<LoopStick> stick_;
     std::optional<LoopStick> nextStick_;
     std::optional<DaemonProcess> daemon_;
+    std::vector<std::string> environment_; // extra NAME=VALUE entries for the daemon
 };
 
 TEST_F(DaemonTest, StickPluggedAfterStartProvisionsStaticAddress)
@@ -473,6 +476,91 @@ TEST_F(DaemonTest, StickPluggedAfterStartProvisionsStaticAddress)
         EXPECT_EQ(receipt.value("Result", ""), "SUCCEEDED") << json->second;
         EXPECT_EQ(receipt.value("Name", ""), deviceName_);
     }
+    EXPECT_TRUE(daemon_->running());
+}
+
+// sd_notify's datagrams, as systemd receives them on NOTIFY_SOCKET.
+class NotifySocket {
+public:
+    explicit NotifySocket(const fs::path& path)
+        : path_(path)
+    {
+        fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        sockaddr_un address {};
+        address.sun_family = AF_UNIX;
+        std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+        EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0) << strerror(errno);
+    }
+    ~NotifySocket() { ::close(fd_); }
+    NotifySocket(const NotifySocket&) = delete;
+    NotifySocket& operator=(const NotifySocket&) = delete;
+
+    std::string variable() const { return "NOTIFY_SOCKET=" + path_.string(); }
+    std::vector<std::string> received()
+    {
+        char buffer[8192];
+        for (ssize_t size; (size = ::recv(fd_, buffer, sizeof buffer, 0)) > 0;)
+            datagrams_.emplace_back(buffer, static_cast<std::size_t>(size));
+        return datagrams_;
+    }
+
+private:
+    fs::path path_;
+    int fd_ = -1;
+    std::vector<std::string> datagrams_;
+};
+
+// Text from a stick is data, never control (DESIGN.md section 7): the tag key
+// of issue 13 reaches the journal, STATUS= and the receipt escaped, and
+// sd_notify never sees a second assignment.
+TEST_F(DaemonTest, AHostileTagKeyCannotCommandSystemdOrTheTerminal)
+{
+    const std::string shown = "Tags.a\\nMAINPID=1234\\nWATCHDOG=trigger\\n\\x1b[2J";
+    const fs::path archive = work_ / "certificates-omni_cam-01.zip";
+    writeWholeFile(archive,
+        omni::testing::unsignedArchive({ { "a\nMAINPID=1234\nWATCHDOG=trigger\n\x1b[2J", "x" } },
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
+    ASSERT_NO_FATAL_FAILURE(makeStickWith({ archive }, "cam-01"));
+    NotifySocket notify(work_ / "notify.sock");
+    environment_.push_back(notify.variable());
+    ASSERT_NO_FATAL_FAILURE(startDaemon());
+    usb_.plug(*stick_);
+    ASSERT_NO_FATAL_FAILURE(waitForStatus("FAILED"));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
+
+    const auto verdicts = linesWith(daemon_->log(), "MANIFEST_INVALID: ");
+    ASSERT_FALSE(verdicts.empty()) << daemon_->log();
+    EXPECT_NE(verdicts.front().find(shown), std::string::npos) << verdicts.front();
+    EXPECT_FALSE(omni::testing::hasRawControlBytes(daemon_->log())) << daemon_->log();
+
+    // The status after the attempt follows its last journal line.
+    const auto failedStatus = [&] {
+        const auto datagrams = notify.received();
+        return std::any_of(datagrams.begin(), datagrams.end(),
+            [](const std::string& datagram) { return datagram.rfind("STATUS=Last attempt failed", 0) == 0; });
+    };
+    for (int i = 0; i < 50 && !failedStatus(); ++i)
+        std::this_thread::sleep_for(100ms);
+    EXPECT_TRUE(failedStatus());
+    for (const auto& datagram : notify.received()) {
+        EXPECT_EQ(datagram.find("\nMAINPID="), std::string::npos) << datagram;
+        EXPECT_EQ(datagram.find("\nWATCHDOG="), std::string::npos) << datagram;
+        EXPECT_EQ(datagram.find('\x1b'), std::string::npos) << datagram;
+        if (datagram.rfind("STATUS=Last attempt failed", 0) == 0) {
+            EXPECT_NE(datagram.find("MANIFEST_INVALID — " + shown), std::string::npos) << datagram;
+        }
+    }
+
+    const FileTree receipts = expectStickUnchangedButReceipts();
+    const auto json = receipts.find("omni-provision-report_cam-01.json");
+    ASSERT_NE(json, receipts.end());
+    const auto receipt = nlohmann::json::parse(json->second);
+    EXPECT_EQ(receipt.value("Reason", ""), "MANIFEST_INVALID") << json->second;
+    EXPECT_NE(receipt.value("Message", "").find(shown), std::string::npos) << json->second;
+    const auto text = receipts.find("omni-provision-report_cam-01.txt");
+    ASSERT_NE(text, receipts.end());
+    EXPECT_FALSE(omni::testing::hasRawControlBytes(text->second)) << text->second;
+    EXPECT_NE(text->second.find(shown), std::string::npos) << text->second;
     EXPECT_TRUE(daemon_->running());
 }
 

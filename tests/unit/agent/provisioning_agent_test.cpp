@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/agent/provisioning_agent.hpp"
+#include "daemon/core/text/json_text.hpp"
 #include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
 
@@ -45,6 +46,7 @@ public:
 class MemoryStick final : public agent::ArchiveSource {
 public:
     std::map<std::string, std::string> files;
+    bool readsThrow = false; // a fault deep in an attempt
     std::string describe() const override { return "memory stick"; }
     Result<std::vector<verify::DirectoryEntry>> listRoot() override
     {
@@ -53,7 +55,12 @@ public:
             entries.push_back({ name, true, content.size() });
         return entries;
     }
-    Result<std::string> readFile(const std::string& name) override { return files.at(name); }
+    Result<std::string> readFile(const std::string& name) override
+    {
+        if (readsThrow)
+            throw std::runtime_error("simulated fault");
+        return files.at(name);
+    }
     Result<void> writeReceipt(const std::vector<agent::ReceiptFile>& receipt) override
     {
         for (const auto& file : receipt)
@@ -250,6 +257,106 @@ TEST_F(Agent, ReapplyAtStartUsesTheStoredConfiguration)
     ASSERT_TRUE(reapplied) << reapplied.error().message;
     EXPECT_TRUE(reapplied->has_value());
     EXPECT_EQ(network.applied, 2);
+}
+
+const std::string kHostileTagKey = "a\nMAINPID=1234\nWATCHDOG=trigger\n\x1b[2J";
+const std::string kHostileLabelPem = "-----BEGIN \xff\xff-----\nAAAA\n-----END \xff\xff-----\n";
+
+class HostileText : public Agent {
+protected:
+    std::string manifestWithTag(const std::string& key)
+    {
+        ArchiveRecipe recipe;
+        recipe.issuedAt = kIssuedAt;
+        auto manifest = nlohmann::json::parse(factory.manifestFor(recipe));
+        manifest["Tags"] = { { key, "x" } };
+        return manifest.dump(2);
+    }
+};
+
+TEST_F(HostileText, ATagKeyWithNewlinesAndEscapesIsEscapedInTheReceipt)
+{
+    ArchiveRecipe recipe;
+    recipe.issuedAt = kIssuedAt;
+    recipe.manifestText = manifestWithTag(kHostileTagKey);
+    stick.files["certificates-omni_cam-01.zip"] = factory.make(recipe);
+    const auto report = agent.provisionFromSource(stick);
+    ASSERT_TRUE(report.error);
+    EXPECT_EQ(report.error->reason, ReasonCode::ManifestInvalid);
+    const std::string shown = "Tags.a\\nMAINPID=1234\\nWATCHDOG=trigger\\n\\x1b[2J";
+    EXPECT_NE(report.error->message.find(shown), std::string::npos) << report.error->message;
+
+    const auto& text = stick.files["omni-provision-report_cam-01.txt"];
+    EXPECT_NE(text.find("What happened: " + shown), std::string::npos) << text;
+    EXPECT_FALSE(testing::hasRawControlBytes(text)) << text;
+    EXPECT_EQ(text.find("\nMAINPID="), std::string::npos);
+    EXPECT_EQ(text.find("\nWATCHDOG="), std::string::npos);
+    const auto json = nlohmann::json::parse(stick.files["omni-provision-report_cam-01.json"]);
+    EXPECT_EQ(json["Reason"], "MANIFEST_INVALID");
+    EXPECT_NE(json["Message"].get<std::string>().find(shown), std::string::npos);
+}
+
+TEST_F(HostileText, APemLabelThatIsNotUtf8KeepsEveryOutputValid)
+{
+    ArchiveRecipe recipe;
+    recipe.issuedAt = kIssuedAt;
+    recipe.certificatePem = kHostileLabelPem;
+    stick.files["certificates-omni_cam-01.zip"] = factory.make(recipe);
+    stick.files["certificates-omni_\xff\x1b[2J.zip"] = "not even a zip";
+    const auto report = agent.provisionFromSource(stick);
+    ASSERT_TRUE(report.error);
+    EXPECT_EQ(report.error->reason, ReasonCode::CertInvalid);
+    EXPECT_NE(report.error->message.find("'\\xFF\\xFF'"), std::string::npos) << report.error->message;
+    ASSERT_EQ(report.setAside.size(), 1U);
+    EXPECT_EQ(report.setAside[0].rfind("certificates-omni_\\xFF\\x1b[2J.zip: ARCHIVE_NAME_INVALID", 0), 0U)
+        << report.setAside[0];
+
+    const auto& text = stick.files["omni-provision-report_cam-01.txt"];
+    EXPECT_NE(text.find("FAILED: CERT_INVALID"), std::string::npos) << text;
+    EXPECT_FALSE(testing::hasRawControlBytes(text)) << text;
+    const auto json = nlohmann::json::parse(stick.files["omni-provision-report_cam-01.json"]);
+    EXPECT_EQ(json["Reason"], "CERT_INVALID");
+    const auto attempt = nlohmann::json::parse(text::dumpJson(agent::attemptJson(report), 2));
+    EXPECT_EQ(attempt["Reason"], "CERT_INVALID");
+    EXPECT_EQ(attempt["Status"], "FAILED");
+}
+
+TEST_F(HostileText, RawBytesThatReachTheReceiptAreStillEscapedAndValid)
+{
+    // Whatever a message builder forgot, the receipt escapes at its sink.
+    agent::AttemptReport report;
+    report.attemptId = "0123456789abcdef";
+    report.verdict = agent::AttemptVerdict::Rejected;
+    report.outcome.result = tl::unexpected(Error {});
+    report.outcome.facts.fileName = "certificates-omni_\xff\n\x1b[2J.zip";
+    report.error
+        = Error { ReasonCode::CertInvalid, Check::CertParse, "label '\xff\xff'\nWATCHDOG=trigger", {} };
+    report.warnings = { "a warning \xC2\x9B"
+                        "2J" };
+    const auto files = agent::renderReceipt(report, kIssuedAt);
+    ASSERT_EQ(files.size(), 2U);
+    EXPECT_EQ(files[0].name, "omni-provision-report_unknown.txt");
+    EXPECT_FALSE(testing::hasRawControlBytes(files[0].content)) << files[0].content;
+    EXPECT_NE(files[0].content.find("label '\\xFF\\xFF'\\nWATCHDOG=trigger"), std::string::npos)
+        << files[0].content;
+    EXPECT_NE(files[0].content.find("certificates-omni_\\xFF\\n\\x1b[2J.zip"), std::string::npos);
+    EXPECT_NE(files[0].content.find("a warning \\u009b2J"), std::string::npos);
+    const auto json = nlohmann::json::parse(files[1].content);
+    EXPECT_EQ(json["Reason"], "CERT_INVALID");
+    EXPECT_EQ(json["Archive"], "certificates-omni_\xEF\xBF\xBD\n\x1b[2J.zip");
+}
+
+TEST_F(HostileText, AFaultDuringTheAttemptIsStillRecordedAndReported)
+{
+    put("cam-01");
+    stick.readsThrow = true;
+    const auto report = agent.provisionFromSource(stick);
+    EXPECT_EQ(report.verdict, agent::AttemptVerdict::InternalError);
+    ASSERT_TRUE(report.error);
+    EXPECT_NE(report.error->message.find("simulated fault"), std::string::npos);
+    EXPECT_EQ(report.status.status, state::DeviceStatus::Error);
+    EXPECT_TRUE(report.receiptWritten);
+    EXPECT_TRUE(stick.files.count("omni-provision-report_unknown.txt"));
 }
 
 } // namespace

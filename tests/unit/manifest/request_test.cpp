@@ -202,7 +202,7 @@ TEST(ProvisionRequest, Tags)
         { "key of 129", { { "/Tags", json { { repeat("k", 129), "v" } } } }, "Tags." + repeat("k", 129),
             "is 129 characters long" },
         { "empty key", { { "/Tags", json { { "", "v" } } } }, "Tags.", "is empty" },
-        { "key with a line feed", { { "/Tags", json { { "a\nb", "v" } } } }, "Tags.a\nb", "U+000A" },
+        { "key with a line feed", { { "/Tags", json { { "a\nb", "v" } } } }, "Tags.a\\nb", "U+000A" },
         { "key with U+2028", { { "/Tags", json { { "a" + kLineSeparator, "v" } } } },
             "Tags.a" + kLineSeparator, "U+2028" },
         { "key with a dot", { { "/Tags", json { { "a.b", "v" } } } }, std::nullopt },

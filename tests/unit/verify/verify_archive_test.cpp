@@ -3,6 +3,8 @@
 // the order of the checks.
 #include <gtest/gtest.h>
 
+#include "daemon/core/text/json_text.hpp"
+#include "daemon/core/verify/verdict_json.hpp"
 #include "daemon/core/verify/verify_archive.hpp"
 #include "tests/support/archive_factory.hpp"
 #include "tests/support/raw_zip_builder.hpp"
@@ -344,6 +346,49 @@ TEST_F(VerifyArchive, ChecksCarryTheirRowOfTheTable)
     const auto corrupt = check("x", policy());
     ASSERT_FALSE(corrupt.result);
     EXPECT_EQ(corrupt.result.error().check, Check::ZipDirectory);
+}
+
+// The verdict JSON of `inspect --json` and `apply --json` when the archive's
+// text is hostile: valid JSON, the right reason, the text escaped.
+nlohmann::json writtenVerdict(const verify::Outcome& outcome)
+{
+    const std::string written = text::dumpJson(verify::verdictJson(outcome, "accepted"), 2);
+    auto parsed = nlohmann::json::parse(written, nullptr, false);
+    EXPECT_FALSE(parsed.is_discarded()) << written;
+    return parsed;
+}
+
+TEST_F(VerifyArchive, VerdictJsonOfAPemLabelThatIsNotUtf8IsCertInvalidAndEscaped)
+{
+    auto r = recipe();
+    r.certificatePem = "-----BEGIN \xff\xff-----\nAAAA\n-----END \xff\xff-----\n";
+    const auto verdict = writtenVerdict(check(factory.make(r), policy()));
+    EXPECT_EQ(verdict["Verdict"], "REJECT");
+    EXPECT_EQ(verdict["Reason"], "CERT_INVALID");
+    const auto message = verdict["Message"].get<std::string>();
+    EXPECT_NE(message.find("'\\xFF\\xFF'"), std::string::npos) << message;
+}
+
+TEST_F(VerifyArchive, VerdictJsonOfATagKeyWithControlsHasAnEscapedPath)
+{
+    auto r = recipe();
+    auto manifest = nlohmann::json::parse(factory.manifestFor(r));
+    manifest["Tags"] = { { "a\nMAINPID=1234\nWATCHDOG=trigger\n\x1b[2J", "x" } };
+    r.manifestText = manifest.dump();
+    const auto verdict = writtenVerdict(check(factory.make(r), policy()));
+    EXPECT_EQ(verdict["Reason"], "MANIFEST_INVALID");
+    const auto message = verdict["Message"].get<std::string>();
+    EXPECT_EQ(message.rfind("Tags.a\\nMAINPID=1234\\nWATCHDOG=trigger\\n\\x1b[2J: ", 0), 0U) << message;
+}
+
+TEST_F(VerifyArchive, VerdictJsonOfAFileNameThatIsNotUtf8IsValid)
+{
+    const auto verdict
+        = writtenVerdict(check(factory.make(recipe()), policy(), "certificates-omni_\xff\x1b.zip"));
+    EXPECT_EQ(verdict["Reason"], "ARCHIVE_NAME_INVALID");
+    EXPECT_EQ(verdict["Name"], "\xEF\xBF\xBD\x1b"); // the file's <Name>, as data
+    const auto message = verdict["Message"].get<std::string>();
+    EXPECT_NE(message.find("'certificates-omni_\\xFF\\x1b.zip'"), std::string::npos) << message;
 }
 
 } // namespace
