@@ -479,37 +479,6 @@ TEST_F(DaemonTest, StickPluggedAfterStartProvisionsStaticAddress)
     EXPECT_TRUE(daemon_->running());
 }
 
-// sd_notify's datagrams, as systemd receives them on NOTIFY_SOCKET.
-class NotifySocket {
-public:
-    explicit NotifySocket(const fs::path& path)
-        : path_(path)
-    {
-        fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        sockaddr_un address {};
-        address.sun_family = AF_UNIX;
-        std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
-        EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0) << strerror(errno);
-    }
-    ~NotifySocket() { ::close(fd_); }
-    NotifySocket(const NotifySocket&) = delete;
-    NotifySocket& operator=(const NotifySocket&) = delete;
-
-    std::string variable() const { return "NOTIFY_SOCKET=" + path_.string(); }
-    std::vector<std::string> received()
-    {
-        char buffer[8192];
-        for (ssize_t size; (size = ::recv(fd_, buffer, sizeof buffer, 0)) > 0;)
-            datagrams_.emplace_back(buffer, static_cast<std::size_t>(size));
-        return datagrams_;
-    }
-
-private:
-    fs::path path_;
-    int fd_ = -1;
-    std::vector<std::string> datagrams_;
-};
-
 // Text from a stick is data, never control (DESIGN.md section 7): the tag key
 // of issue 13 reaches the journal, STATUS= and the receipt escaped, and
 // sd_notify never sees a second assignment.
@@ -522,7 +491,7 @@ TEST_F(DaemonTest, AHostileTagKeyCannotCommandSystemdOrTheTerminal)
             "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
     ASSERT_NO_FATAL_FAILURE(makeStickWith({ archive }, "cam-01"));
     NotifySocket notify(work_ / "notify.sock");
-    environment_.push_back(notify.variable());
+    environment_.push_back("NOTIFY_SOCKET=" + notify.path());
     ASSERT_NO_FATAL_FAILURE(startDaemon());
     usb_.plug(*stick_);
     ASSERT_NO_FATAL_FAILURE(waitForStatus("FAILED"));
@@ -533,16 +502,22 @@ TEST_F(DaemonTest, AHostileTagKeyCannotCommandSystemdOrTheTerminal)
     EXPECT_NE(verdicts.front().find(shown), std::string::npos) << verdicts.front();
     EXPECT_FALSE(omni::testing::hasRawControlBytes(daemon_->log())) << daemon_->log();
 
-    // The status after the attempt follows its last journal line.
-    const auto failedStatus = [&] {
-        const auto datagrams = notify.received();
-        return std::any_of(datagrams.begin(), datagrams.end(),
-            [](const std::string& datagram) { return datagram.rfind("STATUS=Last attempt failed", 0) == 0; });
-    };
-    for (int i = 0; i < 50 && !failedStatus(); ++i)
-        std::this_thread::sleep_for(100ms);
-    EXPECT_TRUE(failedStatus());
-    for (const auto& datagram : notify.received()) {
+    // The status after the attempt follows its last journal line: every
+    // datagram up to it (and any already queued after it) is kept and judged.
+    std::vector<std::string> datagrams;
+    bool failedStatus = false;
+    const auto deadline = NotifySocket::Clock::now() + 5s;
+    while (!failedStatus && NotifySocket::Clock::now() < deadline) {
+        const auto message = notify.next(100ms);
+        if (!message)
+            continue;
+        datagrams.push_back(message->first);
+        failedStatus = message->first.rfind("STATUS=Last attempt failed", 0) == 0;
+    }
+    for (auto message = notify.next(0ms); message; message = notify.next(0ms))
+        datagrams.push_back(message->first);
+    EXPECT_TRUE(failedStatus);
+    for (const auto& datagram : datagrams) {
         EXPECT_EQ(datagram.find("\nMAINPID="), std::string::npos) << datagram;
         EXPECT_EQ(datagram.find("\nWATCHDOG="), std::string::npos) << datagram;
         EXPECT_EQ(datagram.find('\x1b'), std::string::npos) << datagram;
