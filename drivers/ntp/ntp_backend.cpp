@@ -118,15 +118,17 @@ Result<void> UnitRestarter::check()
     if (auto connected = bus_.connection(); !connected) {
         return tl::unexpected(std::move(connected.error()).withContext(label_));
     }
+    // GetUnitFileState answers only when the manager is there and the unit
+    // is installed (a timesyncd backend on a chrony appliance is not).
     BusError error;
     sd_bus_message* replied = nullptr;
     const int result = sd_bus_call_method(bus_.get(), "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-        "org.freedesktop.DBus.Peer", "Ping", error.get(), &replied, "");
+        "org.freedesktop.systemd1.Manager", "GetUnitFileState", error.get(), &replied, "s", unit_.c_str());
     BusMessagePtr reply(replied);
     if (result < 0) {
         return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
-            label_ + ": the systemd manager (org.freedesktop.systemd1) does not answer on " + busName_
-                + ", so " + unit_ + " could not be restarted: " + error.describe(result),
+            label_ + ": " + unit_ + " cannot be restarted, so nothing was changed (GetUnitFileState on "
+                + busName_ + ": " + error.describe(result) + "; is it installed? ntp.backend selects it)",
             unit_);
     }
     return {};

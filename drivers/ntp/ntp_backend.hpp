@@ -57,7 +57,8 @@ inline constexpr std::string_view kChronyUnit = "chrony.service";
 
 // Restarts one systemd unit over D-Bus: org.freedesktop.systemd1 Manager
 // RestartUnit(s, s) with "replace". check() proves that path works before a
-// step relies on it (org.freedesktop.DBus.Peer.Ping to the manager).
+// step relies on it: the manager answers GetUnitFileState for the unit (it
+// fails for a unit that is not installed).
 class UnitRestarter {
 public:
     UnitRestarter(std::string label, std::string unit, const std::string& busAddress);

@@ -273,6 +273,30 @@ TEST_F(ChronyTest, NoSystemdManagerOnTheBusFailsBeforeTheFileIsWritten)
     EXPECT_FALSE(*restored);
 }
 
+TEST_F(ChronyTest, AUnitThatIsNotInstalledFailsBeforeTheFileIsWritten)
+{
+    startServices({ { "GetUnitFileState" }, {} });
+    auto applied = backend->apply(replace({ "192.0.2.1" }));
+    ASSERT_FALSE(applied);
+    EXPECT_EQ(applied.error().reason, ReasonCode::NetworkApplyFailed);
+    EXPECT_NE(applied.error().message.find("chrony.service cannot be restarted"), std::string::npos)
+        << applied.error().message;
+    EXPECT_FALSE(std::filesystem::exists(sources));
+    EXPECT_EQ(services->calls(), Calls {});
+}
+
+TEST_F(TimesyncdTest, AUnitThatIsNotInstalledFailsBeforeTheDropInIsWritten)
+{
+    startServices({ { "GetUnitFileState" }, {} });
+    auto applied = backend->apply(replace({ "192.0.2.123" }));
+    ASSERT_FALSE(applied);
+    EXPECT_NE(
+        applied.error().message.find("systemd-timesyncd.service cannot be restarted"), std::string::npos)
+        << applied.error().message;
+    EXPECT_FALSE(std::filesystem::exists(dropIn));
+    EXPECT_EQ(services->calls(), Calls {});
+}
+
 TEST_F(ChronyTest, AMissingSourcesDirectoryFailsBeforeAnythingNamingIt)
 {
     startServices();
