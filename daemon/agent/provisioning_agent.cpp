@@ -1,5 +1,6 @@
 #include "daemon/agent/provisioning_agent.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -127,10 +128,21 @@ std::string AttemptReport::deviceName() const
 
 ProvisioningAgent::ProvisioningAgent(AgentSettings settings, state::DeviceState& state,
     NetworkConfigurator& network, const trust::TrustAnchors& anchors, Clock clock)
+    : ProvisioningAgent(
+        std::move(settings), state, network,
+        [&anchors] {
+            return AnchorView { &anchors, {} };
+        },
+        std::move(clock))
+{
+}
+
+ProvisioningAgent::ProvisioningAgent(AgentSettings settings, state::DeviceState& state,
+    NetworkConfigurator& network, AnchorProvider anchors, Clock clock)
     : settings_(std::move(settings))
     , state_(state)
     , network_(network)
-    , anchors_(anchors)
+    , anchors_(std::move(anchors))
     , clock_(std::move(clock))
 {
 }
@@ -148,7 +160,9 @@ AttemptReport ProvisioningAgent::startReport(const std::string& source) const
 verify::VerifyPolicy ProvisioningAgent::policy() const
 {
     verify::VerifyPolicy policy;
-    policy.anchors = &anchors_;
+    auto anchors = anchors_();
+    policy.anchors = anchors.anchors;
+    policy.anchorsProblem = std::move(anchors.problem);
     policy.now = clock_();
     policy.toleranceSeconds = settings_.toleranceSeconds;
     policy.maxLifetimeSeconds = settings_.maxLifetimeSeconds;
@@ -179,6 +193,9 @@ AttemptReport ProvisioningAgent::provisionFromSource(ArchiveSource& source)
         report.outcome.result = fail(ReasonCode::ArchiveNotFound, Check::Found,
             "the stick could not be read: " + entries.error().message);
     } else {
+        report.heldArchive = std::any_of(entries->begin(), entries->end(), [](const auto& entry) {
+            return entry.isRegularFile && verify::looksLikeArchiveName(entry.name);
+        });
         started = SteadyClock::now();
         auto selection = verify::selectArchive(
             std::move(*entries), [&source](const std::string& name) { return source.readFile(name); },
@@ -280,7 +297,8 @@ void ProvisioningAgent::finish(
         report.status = *status;
 
     const bool onStick = source != nullptr;
-    report.ports = network_.describe(/*probeGateways=*/onStick && settings_.writeReceipt);
+    report.ports
+        = network_.describe(/*probeGateways=*/onStick && settings_.writeReceipt && report.heldArchive);
     if (onStick) {
         const auto started = SteadyClock::now();
         if (report.verdict == AttemptVerdict::Succeeded
@@ -289,7 +307,8 @@ void ProvisioningAgent::finish(
             if (auto renamed = source->renameArchive(name, name + ".applied"); !renamed)
                 report.warnings.push_back(renamed.error().message);
         }
-        if (settings_.writeReceipt) {
+        // A stranger's stick (no archive at all) never receives the device's addresses.
+        if (settings_.writeReceipt && report.heldArchive) {
             auto written = source->writeReceipt(renderReceipt(report, clock_()));
             report.receiptWritten = written.has_value();
             if (!written)

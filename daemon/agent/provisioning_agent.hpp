@@ -57,6 +57,9 @@ struct AttemptReport {
     std::vector<PortFacts> ports; // network facts after the attempt
     std::vector<std::string> warnings;
     StageTimes times;
+    // The stick held a regular certificates-omni_*.zip in its root (whatever
+    // its name or fate): only then is a receipt written.
+    bool heldArchive = false;
     bool receiptWritten = false;
     std::optional<std::string> receiptError;
 
@@ -67,12 +70,23 @@ struct AttemptReport {
     std::string deviceName() const; // the manifest's Name, the file's, or "unknown"
 };
 
+// The trust anchors an attempt is judged against, asked for at the start of
+// every attempt (the daemon loads anchors installed after its start).
+struct AnchorView {
+    const trust::TrustAnchors* anchors = nullptr; // nullptr: none usable
+    std::string problem; // why not, and where to install root.pem
+};
+using AnchorProvider = std::function<AnchorView()>;
+
 class ProvisioningAgent {
 public:
     using Clock = std::function<trust::UnixTime()>;
 
+    // Fixed anchors (`omni-provision apply`, tests); they must outlive the agent.
     ProvisioningAgent(AgentSettings settings, state::DeviceState& state, NetworkConfigurator& network,
         const trust::TrustAnchors& anchors, Clock clock);
+    ProvisioningAgent(AgentSettings settings, state::DeviceState& state, NetworkConfigurator& network,
+        AnchorProvider anchors, Clock clock);
 
     // A stick: the "several archives" rule picks the archive.
     AttemptReport provisionFromSource(ArchiveSource& source);
@@ -96,7 +110,7 @@ private:
     AgentSettings settings_;
     state::DeviceState& state_;
     NetworkConfigurator& network_;
-    const trust::TrustAnchors& anchors_;
+    AnchorProvider anchors_;
     Clock clock_;
 };
 

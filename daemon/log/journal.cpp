@@ -14,7 +14,7 @@
 namespace omni::log {
 namespace {
 
-constexpr std::array<EventInfo, 12> kEvents { {
+constexpr std::array<EventInfo, 15> kEvents { {
     { Event::DaemonStarted, "DAEMON_STARTED", "58ba4924b3f7420d99e2af5ad489fa31", "omni-provisiond started",
         "The daemon started, loaded its configuration and state, re-applied any persisted network "
         "configuration, and now waits for a provisioning stick on the configured USB 3.0 connector.",
@@ -71,6 +71,26 @@ constexpr std::array<EventInfo, 12> kEvents { {
         "have the same information." },
     { Event::StickRemoved, "STICK_REMOVED", "5d54ba29cd4c4b239f8484b3aeefcfe2", "the stick was removed",
         "The stick was unplugged; any mount was detached.", "Nothing." },
+    { Event::TrustAnchorMissing, "TRUST_ANCHOR_MISSING", "6ee4796e67e94291a1a6da59676dd67b",
+        "no usable trust anchor is installed",
+        "A trust anchor file of trust.anchors is missing, unreadable or holds no valid PEM certificate "
+        "(the message names the file and what is wrong). The daemon runs, but every stick is refused "
+        "with CERT_UNTRUSTED until the anchors load; it looks at the files again before each stick, so "
+        "no restart is needed.",
+        "Install the root certificate of your provisioning CA (root.pem from 'omni-provision ca init') "
+        "at the path the message names, by default /etc/omni-provision/trust/root.pem, then plug the "
+        "stick in again." },
+    { Event::TrustAnchorsLoaded, "TRUST_ANCHORS_LOADED", "278cdb8b46ec4cf9abfe84c8bd0aa3e3",
+        "the trust anchors were loaded",
+        "The trust anchor files of trust.anchors changed or appeared since the last stick and were "
+        "loaded; sticks are now judged against them.",
+        "Nothing." },
+    { Event::AnyUsbPort, "USB_ANY_PORT", "8efe372bb5294bc687cc6a64525b90ad",
+        "no USB connector is configured: sticks are accepted on any USB port",
+        "usb.connector_id_path is empty, so every USB storage device with a supported filesystem is "
+        "read, whichever port it is plugged into.",
+        "Nothing is required. To accept sticks only on the provisioning connector, set "
+        "usb.connector_id_path to its udev ID_PATH (see config.yaml)." },
 } };
 
 Sink configuredSink = Sink::Automatic;

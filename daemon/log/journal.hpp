@@ -24,6 +24,9 @@ enum class Event {
     ReportWritten,
     ReportFailed,
     StickRemoved,
+    TrustAnchorMissing,
+    TrustAnchorsLoaded,
+    AnyUsbPort,
 };
 
 struct EventInfo {

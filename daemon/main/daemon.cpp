@@ -26,25 +26,6 @@ Error configurationError(const std::string& message)
     return Error { ReasonCode::InternalError, Check::None, message, {} };
 }
 
-Result<trust::TrustAnchors> loadAnchors(const config::Config& configuration)
-{
-    std::vector<std::pair<std::string, std::string>> texts;
-    for (const auto& path : configuration.trust.anchors) {
-        auto text = state::readRegularFile(path, 1024 * 1024);
-        if (!text)
-            return tl::unexpected(configurationError("trust anchor " + path.string()
-                + " (trust.anchors): " + text.error().message
-                + ". Install the root certificate of your provisioning CA there (root.pem from "
-                  "'omni-provision ca "
-                  "init')"));
-        texts.emplace_back(path.string(), std::move(*text));
-    }
-    auto anchors = trust::TrustAnchors::fromPem(texts);
-    if (!anchors)
-        return tl::unexpected(configurationError("trust.anchors: " + anchors.error().message));
-    return anchors;
-}
-
 // The disk a partition belongs to ("sdb1" -> "sdb", "mmcblk0p1" -> "mmcblk0").
 std::string diskOf(const std::string& kernelName)
 {
@@ -111,72 +92,142 @@ led::Pattern patternFor(state::DeviceStatus status)
 
 } // namespace
 
-Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options)
+Result<CheckedConfiguration> checkConfiguration(const DaemonOptions& options)
 {
-    std::unique_ptr<Daemon> daemon(new Daemon());
-    daemon->options_ = options;
     auto configuration = config::loadConfig(options.configFile, !options.configFileExplicit);
     if (!configuration)
         return tl::unexpected(configurationError(configuration.error().toString()));
     config::applySystemdDirectories(*configuration);
-    if (auto applied = daemon->applyConfiguration(std::move(*configuration)); !applied)
+    return checkConfiguration(std::move(*configuration));
+}
+
+Result<CheckedConfiguration> checkConfiguration(config::Config configuration)
+{
+    CheckedConfiguration checked;
+    if (configuration.usb.connectorIdPath.empty()) {
+        checked.notes.push_back({ log::Event::AnyUsbPort,
+            "usb.connector_id_path is empty: sticks are accepted on any USB port; set it to the "
+            "provisioning connector's ID_PATH to accept them only there" });
+    } else if (auto port = udev::parseConnectorIdPath(configuration.usb.connectorIdPath); !port) {
+        return tl::unexpected(configurationError("usb.connector_id_path: " + port.error().message));
+    }
+    auto backends = network_glue::KernelNetworkConfigurator::makeBackends(configuration);
+    if (!backends)
+        return tl::unexpected(backends.error());
+    checked.backends = std::move(*backends);
+    // A missing or unusable anchor is not an error: the daemon starts and
+    // every stick is CERT_UNTRUSTED until the anchor is there.
+    checked.trust = std::make_unique<TrustStore>(configuration.trust.anchors);
+    checked.trust->refresh();
+    if (!checked.trust->anchors())
+        checked.notes.push_back({ log::Event::TrustAnchorMissing,
+            checked.trust->problem() + "; every stick is refused with CERT_UNTRUSTED until then" });
+    checked.configuration = std::move(configuration);
+    return checked;
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options)
+{
+    std::unique_ptr<Daemon> daemon(new Daemon());
+    daemon->options_ = options;
+    auto checked = checkConfiguration(options);
+    if (!checked)
+        return tl::unexpected(checked.error());
+    auto notes = checked->notes;
+    if (auto applied = daemon->applyConfiguration(std::move(*checked)); !applied)
         return tl::unexpected(applied.error());
+    daemon->logNotes(notes);
     return daemon;
 }
 
 Daemon::~Daemon()
 {
+    sd_event_source_unref(queueSource_);
     sd_event_source_unref(dhcpRestartTimer_);
     sd_event_source_unref(leaseWatch_);
     sd_event_source_unref(udevSource_);
     sd_event_unref(event_);
 }
 
-Result<void> Daemon::applyConfiguration(config::Config configuration)
+void Daemon::logNotes(const std::vector<ConfigurationNote>& notes) const
 {
-    auto anchors = loadAnchors(configuration);
-    if (!anchors)
-        return tl::unexpected(anchors.error());
+    for (const auto& note : notes)
+        log::event(log::Priority::Warning, note.event, note.message);
+}
+
+Result<void> Daemon::applyConfiguration(CheckedConfiguration checked)
+{
+    config::Config& configuration = checked.configuration;
+    // First everything that can fail; the daemon does not change meanwhile.
     auto led = std::make_unique<led::StatusLed>(configuration.led.sysfsRoot, configuration.led.name);
     if (auto probed = led->probe(); !probed)
         log::plain(log::Priority::Warning, probed.error().message);
-
-    anchors_ = std::make_unique<trust::TrustAnchors>(std::move(*anchors));
+    std::unique_ptr<network_glue::KernelNetworkConfigurator> openedNetwork;
     if (!network_) {
-        auto network = network_glue::KernelNetworkConfigurator::open(configuration);
+        auto network
+            = network_glue::KernelNetworkConfigurator::open(configuration, std::move(checked.backends));
         if (!network)
             return tl::unexpected(network.error());
-        network_ = std::move(*network);
-    } else if (auto reconfigured = network_->reconfigure(configuration); !reconfigured) {
-        return tl::unexpected(reconfigured.error());
+        openedNetwork = std::move(*network);
     }
-    state_ = std::make_unique<state::DeviceState>(configuration.stateDirectory);
-    agent_ = std::make_unique<agent::ProvisioningAgent>(
-        agent::AgentSettings::fromConfig(configuration, OMNI_BUILD_EPOCH), *state_, *network_, *anchors_,
-        &now);
+    // The monitor exists once the loop runs (run() opens the first one).
+    std::optional<udev::StickMonitor> monitor;
+    sd_event_source* monitorSource = nullptr;
+    if (event_ && monitor_ && configuration.usb != config_.usb) {
+        auto opened = udev::StickMonitor::open(udev::StickPolicy { configuration.usb.connectorIdPath,
+            configuration.usb.requireSuperSpeed, configuration.usb.filesystems });
+        if (!opened)
+            return tl::unexpected(opened.error());
+        monitor.emplace(std::move(*opened));
+        auto watched = watchMonitor(*monitor);
+        if (!watched)
+            return tl::unexpected(watched.error());
+        monitorSource = *watched;
+    }
+    auto state = std::make_unique<state::DeviceState>(configuration.stateDirectory);
+    auto agent = std::make_unique<agent::ProvisioningAgent>(
+        agent::AgentSettings::fromConfig(configuration, OMNI_BUILD_EPOCH), *state,
+        openedNetwork ? *openedNetwork : *network_, [this] { return trust_->view(); }, &now);
+
+    // Then swap it all in; nothing below fails.
+    if (openedNetwork)
+        network_ = std::move(openedNetwork);
+    else
+        network_->reconfigure(configuration, std::move(checked.backends));
+    agent_ = std::move(agent);
+    state_ = std::move(state);
+    trust_ = std::move(checked.trust);
     led_ = std::move(led);
-    const bool monitorChanged = !monitor_ || configuration.usb != config_.usb;
+    if (monitor) {
+        sd_event_source_unref(udevSource_);
+        udevSource_ = monitorSource;
+        monitor_ = std::move(monitor);
+    }
     config_ = std::move(configuration);
-    if (monitorChanged && event_)
-        return openMonitor();
     return {};
 }
 
-Result<void> Daemon::openMonitor()
+Result<sd_event_source*> Daemon::watchMonitor(udev::StickMonitor& monitor)
 {
-    udev::StickPolicy policy { config_.usb.connectorIdPath, config_.usb.requireSuperSpeed,
-        config_.usb.filesystems };
-    auto monitor = udev::StickMonitor::open(policy);
-    if (!monitor)
-        return tl::unexpected(monitor.error());
-    if (udevSource_)
-        udevSource_ = sd_event_source_unref(udevSource_);
-    monitor_.emplace(std::move(*monitor));
-    const int added = sd_event_add_io(event_, &udevSource_, monitor_->fd(), EPOLLIN, &Daemon::onUdev, this);
+    sd_event_source* source = nullptr;
+    const int added = sd_event_add_io(event_, &source, monitor.fd(), EPOLLIN, &Daemon::onUdev, this);
     if (added < 0)
         return tl::unexpected(
             configurationError("cannot watch udev events: " + std::string(strerror(-added))));
-    return {};
+    return source;
+}
+
+void Daemon::refreshTrust()
+{
+    if (!trust_->refresh())
+        return;
+    if (trust_->anchors())
+        log::event(log::Priority::Notice, log::Event::TrustAnchorsLoaded,
+            "trust anchors loaded (" + std::to_string(trust_->anchors()->certificates().size())
+                + " certificates); sticks are judged against them now");
+    else
+        log::event(log::Priority::Warning, log::Event::TrustAnchorMissing,
+            trust_->problem() + "; every stick is refused with CERT_UNTRUSTED until then");
 }
 
 std::string Daemon::waitingText() const
@@ -196,7 +247,8 @@ void Daemon::showIdleStatus()
     std::string text;
     auto status = state_->load();
     if (!status) {
-        text = "State unreadable: " + status.error().message + ". " + waitingText();
+        text = "State unreadable: " + status.error().message + ". "
+            + (trust_->anchors() ? std::string() : trust_->problem() + ". ") + waitingText();
         (void)led_->show(led::Pattern::Failed);
     } else {
         if (status->status == state::DeviceStatus::Succeeded && status->applied)
@@ -204,6 +256,8 @@ void Daemon::showIdleStatus()
                 + trust::formatTime(status->updatedAt.value_or(0)) + ". ";
         if (!lastResult_.empty())
             text += lastResult_ + ". ";
+        if (!trust_->anchors())
+            text += trust_->problem() + ". ";
         text += waitingText();
         (void)led_->show(patternFor(status->status));
     }
@@ -267,6 +321,7 @@ void Daemon::provision(const udev::StickEvent& event)
         }
     }
 
+    refreshTrust(); // a root.pem installed since the last stick counts now
     StickSource stick(event, mounted ? &*mounted : nullptr, mountError);
     TimedReads source(stick);
     const auto report = agent_->provisionFromSource(source);
@@ -317,21 +372,20 @@ void Daemon::provision(const udev::StickEvent& event)
 
 void Daemon::reload()
 {
-    auto configuration = config::loadConfig(options_.configFile, !options_.configFileExplicit);
-    if (!configuration) {
+    auto checked = checkConfiguration(options_);
+    if (!checked) {
         log::event(log::Priority::Error, log::Event::ConfigurationRejected,
-            "reload refused, the previous configuration stays in force: " + configuration.error().toString());
+            "reload refused, the previous configuration stays in force: " + checked.error().message);
         return;
     }
-    config::applySystemdDirectories(*configuration);
-    const config::Config previous = config_;
-    if (auto applied = applyConfiguration(std::move(*configuration)); !applied) {
+    auto notes = checked->notes;
+    if (auto applied = applyConfiguration(std::move(*checked)); !applied) {
         log::event(log::Priority::Error, log::Event::ConfigurationRejected,
             "reload refused, the previous configuration stays in force: " + applied.error().message);
-        (void)applyConfiguration(previous);
         return;
     }
     log::event(log::Priority::Notice, log::Event::ConfigurationReloaded, "configuration reloaded");
+    logNotes(notes);
     showIdleStatus();
 }
 
@@ -339,12 +393,37 @@ int Daemon::onUdev(sd_event_source*, int, uint32_t, void* userdata) noexcept
 {
     auto* daemon = static_cast<Daemon*>(userdata);
     try {
-        for (const auto& event : daemon->monitor_->drain())
-            daemon->handleEvent(event);
+        // In their order, one per loop iteration (see queue_).
+        for (auto& event : daemon->monitor_->drain())
+            daemon->queueEvent(std::move(event));
     } catch (const std::exception& error) {
         log::plain(
             log::Priority::Error, std::string("internal error while handling a stick: ") + error.what());
     }
+    return 0;
+}
+
+void Daemon::queueEvent(udev::StickEvent event)
+{
+    queue_.push_back(std::move(event));
+    sd_event_source_set_enabled(queueSource_, SD_EVENT_ON);
+}
+
+int Daemon::onQueuedStick(sd_event_source* source, void* userdata) noexcept
+{
+    auto* daemon = static_cast<Daemon*>(userdata);
+    try {
+        if (!daemon->queue_.empty()) {
+            const udev::StickEvent event = std::move(daemon->queue_.front());
+            daemon->queue_.pop_front();
+            daemon->handleEvent(event);
+        }
+    } catch (const std::exception& error) {
+        log::plain(
+            log::Priority::Error, std::string("internal error while handling a stick: ") + error.what());
+    }
+    if (daemon->queue_.empty())
+        sd_event_source_set_enabled(source, SD_EVENT_OFF);
     return 0;
 }
 
@@ -457,9 +536,27 @@ int Daemon::run()
         log::plain(log::Priority::Warning,
             "DNS and NTP from DHCP leases will not follow lease changes: " + watched.error().message);
 
-    if (auto opened = openMonitor(); !opened) {
-        log::plain(log::Priority::Error, opened.error().message);
+    // Sticks wait here for their turn, one per loop iteration, below the
+    // priority of signals and udev (the watchdog is pinged by the loop itself).
+    if (int added = sd_event_add_defer(event_, &queueSource_, &Daemon::onQueuedStick, this); added < 0) {
+        log::plain(log::Priority::Error, "cannot queue sticks: " + std::string(strerror(-added)));
         return 1;
+    }
+    sd_event_source_set_priority(queueSource_, SD_EVENT_PRIORITY_IDLE);
+    sd_event_source_set_enabled(queueSource_, SD_EVENT_OFF);
+
+    auto monitor = udev::StickMonitor::open(udev::StickPolicy {
+        config_.usb.connectorIdPath, config_.usb.requireSuperSpeed, config_.usb.filesystems });
+    if (!monitor) {
+        log::plain(log::Priority::Error, monitor.error().message);
+        return 1;
+    }
+    monitor_.emplace(std::move(*monitor));
+    if (auto watched = watchMonitor(*monitor_); !watched) {
+        log::plain(log::Priority::Error, watched.error().message);
+        return 1;
+    } else {
+        udevSource_ = *watched;
     }
     // Never block boot: re-applying does not wait for a cable or a lease.
     if (auto reapplied = agent_->reapplyPersisted(); !reapplied)
@@ -476,8 +573,8 @@ int Daemon::run()
     if (auto present = monitor_->enumerateExisting(); !present)
         log::plain(log::Priority::Error, "cannot enumerate present sticks: " + present.error().message);
     else
-        for (const auto& event : *present)
-            handleEvent(event);
+        for (auto& event : *present)
+            queueEvent(std::move(event));
 
     const int result = sd_event_loop(event_);
     return result < 0 ? 1 : 0;

@@ -19,8 +19,8 @@ int main(int argc, char** argv)
     app.add_option("--config", configFile,
         "Configuration file (default: $CONFIGURATION_DIRECTORY/config.yaml or "
         "/etc/omni-provision/config.yaml, then config.d/*.yaml beside it)");
-    app.add_flag(
-        "--verify-config", verifyConfig, "Load the configuration, report FILE:LINE:COLUMN errors, exit");
+    app.add_flag("--verify-config", verifyConfig,
+        "Run the checks of a start on the configuration, report FILE:LINE:COLUMN errors and warnings, exit");
     app.add_flag("--dump-config", dumpConfig, "Print the effective configuration and exit");
     app.set_version_flag("--version",
         std::string("omni-provisiond ") + OMNI_VERSION + "\nbuild time "
@@ -36,17 +36,26 @@ int main(int argc, char** argv)
     options.configFile
         = options.configFileExplicit ? std::filesystem::path(configFile) : omni::config::defaultMainFile();
 
-    if (verifyConfig || dumpConfig) {
+    if (dumpConfig) {
         auto configuration = omni::config::loadConfig(options.configFile, !options.configFileExplicit);
         if (!configuration) {
             std::cerr << configuration.error().toString() << "\n";
             return 1;
         }
         omni::config::applySystemdDirectories(*configuration);
-        if (dumpConfig)
-            std::cout << omni::config::dumpYaml(*configuration);
-        else
-            std::cerr << options.configFile.string() << ": OK\n";
+        std::cout << omni::config::dumpYaml(*configuration);
+        return 0;
+    }
+    if (verifyConfig) {
+        // Exactly the checks of a start: OK here means the daemon starts with it.
+        auto checked = omni::daemon::checkConfiguration(options);
+        if (!checked) {
+            std::cerr << checked.error().message << "\n";
+            return 1;
+        }
+        for (const auto& note : checked->notes)
+            std::cerr << "warning: " << note.message << "\n";
+        std::cerr << options.configFile.string() << ": OK\n";
         return 0;
     }
 

@@ -8,8 +8,28 @@
 
 namespace omni::network_glue {
 
+Result<NetworkBackends> KernelNetworkConfigurator::makeBackends(const config::Config& configuration)
+{
+    auto dns = dns::makeDnsBackend(configuration.dns);
+    if (!dns)
+        return tl::unexpected(dns.error());
+    auto ntp = ntp::makeNtpBackend(configuration.ntp);
+    if (!ntp)
+        return tl::unexpected(ntp.error());
+    return NetworkBackends { std::move(*dns), std::move(*ntp) };
+}
+
 Result<std::unique_ptr<KernelNetworkConfigurator>> KernelNetworkConfigurator::open(
     const config::Config& configuration, KernelNetworkOptions options)
+{
+    auto backends = makeBackends(configuration);
+    if (!backends)
+        return tl::unexpected(backends.error());
+    return open(configuration, std::move(*backends), options);
+}
+
+Result<std::unique_ptr<KernelNetworkConfigurator>> KernelNetworkConfigurator::open(
+    const config::Config& configuration, NetworkBackends backends, KernelNetworkOptions options)
 {
     auto netlink = netlink::NetlinkBackend::open();
     if (!netlink)
@@ -22,8 +42,7 @@ Result<std::unique_ptr<KernelNetworkConfigurator>> KernelNetworkConfigurator::op
     dhcpOptions.runtimeDirectory = configuration.runtimeDirectory;
     dhcpOptions.keepClientsOnExit = options.keepDhcpClientsOnExit;
     configurator->dhcp_ = std::make_unique<dhcp::DhcpSupervisor>(std::move(dhcpOptions));
-    if (auto built = configurator->build(configuration); !built)
-        return tl::unexpected(built.error());
+    configurator->install(configuration, std::move(backends));
     return configurator;
 }
 
@@ -33,25 +52,18 @@ KernelNetworkConfigurator::~KernelNetworkConfigurator()
     service_.reset();
 }
 
-Result<void> KernelNetworkConfigurator::build(const config::Config& configuration)
+void KernelNetworkConfigurator::install(const config::Config& configuration, NetworkBackends backends)
 {
-    auto dns = dns::makeDnsBackend(configuration.dns);
-    if (!dns)
-        return tl::unexpected(dns.error());
-    auto ntp = ntp::makeNtpBackend(configuration.ntp);
-    if (!ntp)
-        return tl::unexpected(ntp.error());
     service_.reset();
-    dns_ = std::move(*dns);
-    ntp_ = std::move(*ntp);
+    dns_ = std::move(backends.dns);
+    ntp_ = std::move(backends.ntp);
     service_ = std::make_unique<network_service::NetworkService>(
         *netlink_, *dns_, *ntp_, *dhcp_, configuration.interfaces);
-    return {};
 }
 
-Result<void> KernelNetworkConfigurator::reconfigure(const config::Config& configuration)
+void KernelNetworkConfigurator::reconfigure(const config::Config& configuration, NetworkBackends backends)
 {
-    return build(configuration);
+    install(configuration, std::move(backends));
 }
 
 Result<agent::NetworkApplySummary> KernelNetworkConfigurator::apply(

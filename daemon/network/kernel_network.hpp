@@ -20,12 +20,24 @@ struct KernelNetworkOptions {
     bool keepDhcpClientsOnExit = false;
 };
 
+// The DNS and NTP backends a configuration asks for, made before anything is
+// put in force (the daemon's configuration check makes them, a start or a
+// reload then hands them over).
+struct NetworkBackends {
+    std::unique_ptr<dns::DnsBackend> dns;
+    std::unique_ptr<ntp::NtpBackend> ntp;
+};
+
 class KernelNetworkConfigurator final : public agent::NetworkConfigurator {
 public:
+    static Result<NetworkBackends> makeBackends(const config::Config& configuration);
+
     // Errors: NETWORK_APPLY_FAILED when netlink cannot be opened. D-Bus is
     // connected only when a step needs it.
     static Result<std::unique_ptr<KernelNetworkConfigurator>> open(
         const config::Config& configuration, KernelNetworkOptions options = {});
+    static Result<std::unique_ptr<KernelNetworkConfigurator>> open(
+        const config::Config& configuration, NetworkBackends backends, KernelNetworkOptions options = {});
     ~KernelNetworkConfigurator() override;
 
     Result<agent::NetworkApplySummary> apply(
@@ -39,8 +51,9 @@ public:
     }
 
     // SIGHUP: the mapping and the DNS/NTP backends follow the new
-    // configuration; running DHCP clients are kept (the next apply adjusts them).
-    Result<void> reconfigure(const config::Config& configuration);
+    // configuration; running DHCP clients are kept (the next apply adjusts
+    // them). Cannot fail: the backends were made by makeBackends.
+    void reconfigure(const config::Config& configuration, NetworkBackends backends);
 
     // For the event loop: a DHCP client ended (SIGCHLD), a restart is due, a
     // lease changed. Each returns what the journal should say.
@@ -52,7 +65,7 @@ public:
 
 private:
     KernelNetworkConfigurator() = default;
-    Result<void> build(const config::Config& configuration);
+    void install(const config::Config& configuration, NetworkBackends backends);
 
     std::unique_ptr<netlink::NetlinkBackend> netlink_;
     std::unique_ptr<dhcp::DhcpSupervisor> dhcp_;

@@ -173,6 +173,11 @@ std::optional<std::string> chainOfPortName(std::string_view portName)
     return std::string(hub.substr(dash + 1)) + "." + std::string(port);
 }
 
+namespace {
+// The checks after the port: filesystem and speed.
+Decision judgeMedium(const StickPolicy& policy, const DeviceFacts& facts, Decision decision);
+} // namespace
+
 Decision decide(const StickPolicy& policy, const Connector& connector, const DeviceFacts& facts)
 {
     Decision decision;
@@ -196,6 +201,15 @@ Decision decide(const StickPolicy& policy, const Connector& connector, const Dev
     decision.disposition = Disposition::Ignored;
     const std::string idPath = property(facts, "ID_PATH");
     const auto parts = usbPartsOfIdPath(idPath);
+    if (connector.anyPort) {
+        // Any USB block device counts; the port is only reported.
+        decision.role = PortRole::AnyPort;
+        const auto hubSpeed = facts.rootHubSpeedMbps ? facts.rootHubSpeedMbps : facts.usbSpeedMbps;
+        if (parts && hubSpeed)
+            decision.portSeen = UsbPort { parts->controller,
+                *hubSpeed >= superSpeedMbps ? RootHub::Usb3 : RootHub::Usb2, parts->chain };
+        return judgeMedium(policy, facts, std::move(decision));
+    }
     if (!parts) {
         decision.reason = idPath.empty() ? "udev gave it no ID_PATH, so its port cannot be told"
                                          : "its ID_PATH '" + idPath + "' names no USB port";
@@ -229,6 +243,12 @@ Decision decide(const StickPolicy& policy, const Connector& connector, const Dev
         return decision;
     }
 
+    return judgeMedium(policy, facts, std::move(decision));
+}
+
+namespace {
+Decision judgeMedium(const StickPolicy& policy, const DeviceFacts& facts, Decision decision)
+{
     if (decision.filesystemType.empty()) {
         decision.reason = "no filesystem recognised on it (blank or unformatted); accepted: "
             + joined(policy.filesystems);
@@ -243,7 +263,8 @@ Decision decide(const StickPolicy& policy, const Connector& connector, const Dev
     if (!facts.usbSpeedMbps || *facts.usbSpeedMbps < superSpeedMbps) {
         const std::string where = decision.role == PortRole::HighSpeedCompanion
             ? "on the connector's USB 2 companion port"
-            : "on the connector";
+            : decision.role == PortRole::AnyPort ? "(no connector is configured, any USB port counts)"
+                                                 : "on the connector";
         const std::string situation = (facts.usbSpeedMbps ? "it runs at " + speedText(*facts.usbSpeedMbps)
                                                           : "its USB speed cannot be read")
             + " " + where + " (a USB 2 stick, or a USB 3 stick not pushed fully in)";
@@ -258,6 +279,7 @@ Decision decide(const StickPolicy& policy, const Connector& connector, const Dev
     decision.disposition = Disposition::Accepted;
     return decision;
 }
+} // namespace
 
 std::string describeDevice(const DeviceFacts& facts)
 {
@@ -296,6 +318,8 @@ std::string_view toString(PortRole role)
         return "behind-hub";
     case PortRole::OtherPort:
         return "other-port";
+    case PortRole::AnyPort:
+        return "any-port";
     case PortRole::Unknown:
         break;
     }

@@ -34,13 +34,15 @@ struct UsbPort {
     bool operator==(const UsbPort&) const = default;
 };
 
-// The configured physical connector as its two logical ports.
+// The configured physical connector as its two logical ports, or any port
+// (usb.connector_id_path "": every USB block device is a candidate).
 struct Connector {
     UsbPort superSpeed;
     // From the sysfs `peer` link of the SuperSpeed port; absent when the
     // kernel did not pair the port or it could not be read.
     std::optional<UsbPort> highSpeedCompanion;
     std::string companionProblem; // why highSpeedCompanion is absent, for messages
+    bool anyPort = false; // no connector configured: the ports above are unused
 };
 
 // Parses the configured connector: an ID_PATH that ends at a port,
@@ -68,7 +70,8 @@ bool isValidChain(std::string_view chain);
 inline constexpr unsigned superSpeedMbps = 5000;
 
 struct StickPolicy {
-    std::string connectorIdPath; // the physical connector, see parseConnectorIdPath
+    // The physical connector, see parseConnectorIdPath; "" means any USB port.
+    std::string connectorIdPath;
     bool requireSuperSpeed = false;
     std::vector<std::string> filesystems { "vfat", "exfat" }; // ID_FS_TYPE values accepted
 };
@@ -91,6 +94,7 @@ enum class PortRole {
     HighSpeedCompanion, // its USB 2 companion
     BehindHub, // behind a hub plugged into the connector
     OtherPort,
+    AnyPort, // no connector is configured: every USB port counts
     Unknown, // the port could not be told (no usable ID_PATH)
 };
 

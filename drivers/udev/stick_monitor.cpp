@@ -163,6 +163,7 @@ void resolveCompanion(Connector& connector, const std::string& controllerSyspath
 
 struct StickMonitor::State {
     StickPolicy policy;
+    bool anyPort = false; // usb.connector_id_path ""
     UsbPort superSpeedPort;
     UdevContext context;
     UdevMonitor monitor;
@@ -187,7 +188,7 @@ StickEvent StickMonitor::State::evaluate(::udev_device* device) const
         facts.devnode = facts.properties["DEVNAME"];
     facts.sizeSectors = parseCount(::udev_device_get_sysattr_value(device, "size"));
 
-    Connector connector { superSpeedPort, std::nullopt, {} };
+    Connector connector { superSpeedPort, std::nullopt, {}, anyPort };
     if (::udev_device* usbDevice = usbParent(device)) {
         facts.onUsb = true;
         facts.usbSpeedMbps = parseMbps(::udev_device_get_sysattr_value(usbDevice, "speed"));
@@ -199,7 +200,7 @@ StickEvent StickMonitor::State::evaluate(::udev_device* device) const
         const auto idPath = facts.properties.find("ID_PATH");
         const auto parts = idPath == facts.properties.end() ? std::nullopt : usbPartsOfIdPath(idPath->second);
         ::udev_device* controller = ::udev_device_get_parent(rootHub);
-        if (parts && parts->controller == superSpeedPort.controller && controller)
+        if (!anyPort && parts && parts->controller == superSpeedPort.controller && controller)
             resolveCompanion(connector, text(::udev_device_get_syspath(controller)));
     }
 
@@ -213,8 +214,8 @@ StickEvent StickMonitor::State::evaluate(::udev_device* device) const
     event.usbSpeedMbps = facts.usbSpeedMbps;
     event.portSeen = decision.portSeen;
     event.role = decision.role;
-    event.onConfiguredConnector
-        = decision.role == PortRole::SuperSpeedPort || decision.role == PortRole::HighSpeedCompanion;
+    event.onConfiguredConnector = decision.role == PortRole::SuperSpeedPort
+        || decision.role == PortRole::HighSpeedCompanion || decision.role == PortRole::AnyPort;
     event.onHighSpeedCompanion = decision.role == PortRole::HighSpeedCompanion;
     event.description = describeDevice(facts);
     event.reason = decision.reason;
@@ -269,13 +270,16 @@ StickMonitor& StickMonitor::operator=(StickMonitor&& other) noexcept = default;
 
 Result<StickMonitor> StickMonitor::open(StickPolicy policy)
 {
-    auto port = parseConnectorIdPath(policy.connectorIdPath);
-    if (!port)
-        return tl::unexpected(std::move(port.error()));
-
     auto state = std::make_unique<State>();
+    if (policy.connectorIdPath.empty()) {
+        state->anyPort = true;
+    } else {
+        auto port = parseConnectorIdPath(policy.connectorIdPath);
+        if (!port)
+            return tl::unexpected(std::move(port.error()));
+        state->superSpeedPort = std::move(*port);
+    }
     state->policy = std::move(policy);
-    state->superSpeedPort = std::move(*port);
     state->context.reset(::udev_new());
     if (!state->context)
         return fail(ReasonCode::InternalError, Check::None,

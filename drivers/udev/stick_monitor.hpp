@@ -28,7 +28,8 @@ struct StickEvent {
     std::optional<unsigned> usbSpeedMbps;
     std::optional<UsbPort> portSeen;
     PortRole role = PortRole::Unknown;
-    bool onConfiguredConnector = false; // its SuperSpeed port or the High-Speed companion
+    bool onConfiguredConnector
+        = false; // its SuperSpeed port or the High-Speed companion (or any, with no connector)
     bool onHighSpeedCompanion = false;
     std::string description; // for people: product, device, filesystem, speed
     std::string reason; // why it is ignored
@@ -39,7 +40,7 @@ class StickMonitor {
 public:
     // Starts monitoring (before any enumeration, so nothing falls in between).
     // Fails on a connector ID_PATH that names no port, or when libudev cannot
-    // open its netlink socket.
+    // open its netlink socket. An empty connector ID_PATH means any USB port.
     static Result<StickMonitor> open(StickPolicy policy);
 
     ~StickMonitor();

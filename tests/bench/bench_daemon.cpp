@@ -248,64 +248,6 @@ std::vector<AttemptTimes> benchProvisioning(const fs::path& work, const TestCa& 
     return results;
 }
 
-// A datagram socket for sd_notify messages (NOTIFY_SOCKET=path).
-class NotifySocket {
-public:
-    explicit NotifySocket(const std::string& path)
-        : path_(path)
-    {
-        fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_un address {};
-        address.sun_family = AF_UNIX;
-        if (path.size() >= sizeof address.sun_path)
-            throw std::runtime_error("socket path too long: " + path);
-        std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
-            throw std::runtime_error("binding " + path + ": " + std::strerror(errno));
-    }
-    ~NotifySocket()
-    {
-        ::close(fd_);
-        ::unlink(path_.c_str());
-    }
-    NotifySocket(const NotifySocket&) = delete;
-    NotifySocket& operator=(const NotifySocket&) = delete;
-
-    // The next message within `timeout`, with the time it arrived.
-    std::optional<std::pair<std::string, Clock::time_point>> next(std::chrono::milliseconds timeout)
-    {
-        pollfd watch { fd_, POLLIN, 0 };
-        if (::poll(&watch, 1, static_cast<int>(timeout.count())) <= 0)
-            return std::nullopt;
-        const auto arrived = Clock::now();
-        char buffer[4096];
-        const ssize_t got = ::recv(fd_, buffer, sizeof buffer, 0);
-        if (got < 0)
-            return std::nullopt;
-        return std::make_pair(std::string(buffer, static_cast<std::size_t>(got)), arrived);
-    }
-    // Messages until one holds `needle`; the time it arrived.
-    std::optional<Clock::time_point> waitFor(const std::string& needle, std::chrono::milliseconds timeout)
-    {
-        const auto deadline = Clock::now() + timeout;
-        while (Clock::now() < deadline) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-            const auto message = next(std::max(left, 1ms));
-            if (message && message->first.find(needle) != std::string::npos)
-                return message->second;
-        }
-        return std::nullopt;
-    }
-    void drain()
-    {
-        while (next(0ms)) { }
-    }
-
-private:
-    std::string path_;
-    int fd_ = -1;
-};
-
 // How many times the daemon's threads were put on a CPU, and its context switches.
 struct Activity {
     std::uint64_t scheduled = 0;

@@ -144,13 +144,24 @@ std::string describeKey(const EVP_PKEY* key)
     return description;
 }
 
+// DESIGN.md section 2. The RSA bound keeps the cost of an attempt bounded:
+// it is judged from the decoded modulus size, before any check on the key
+// (RSA-16384's pairwise check costs more than the watchdog allows).
+constexpr int kMinRsaBits = 2048;
+constexpr int kMaxRsaBits = 4096;
+constexpr std::string_view kAcceptedKeys
+    = "the device accepts EC P-256, EC P-384 or RSA of 2048 to 4096 bits";
+
 bool isAcceptedKeyType(const EVP_PKEY* key)
 {
     if (EVP_PKEY_is_a(key, "EC")) {
         const std::string description = describeKey(key);
         return description == "EC P-256" || description == "EC P-384";
     }
-    return EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_get_bits(key) >= 2048;
+    if (!EVP_PKEY_is_a(key, "RSA"))
+        return false;
+    const int bits = EVP_PKEY_get_bits(key);
+    return bits >= kMinRsaBits && bits <= kMaxRsaBits;
 }
 
 Result<X509Ptr> parseCertificateEntry(std::string_view pem)
@@ -178,6 +189,25 @@ Result<X509Ptr> parseCertificateEntry(std::string_view pem)
         return fail(ReasonCode::CertInvalid, Check::CertParse, entry + ": " + certificate.error(), entry);
     }
     return std::move(*certificate);
+}
+
+// The certificate's own key obeys the same rule as private_key.pem.
+Result<void> checkCertifiedKeyType(const X509* certificate)
+{
+    const std::string entry(kCertificateEntry);
+    const EVP_PKEY* publicKey = X509_get0_pubkey(certificate);
+    if (publicKey == nullptr) {
+        ERR_clear_error();
+        return fail(ReasonCode::CertInvalid, Check::CertParse,
+            entry + ": the certificate's public key does not decode; " + std::string(kAcceptedKeys), entry);
+    }
+    if (!isAcceptedKeyType(publicKey)) {
+        return fail(ReasonCode::CertInvalid, Check::CertParse,
+            entry + " certifies an unsupported key type, " + describeKey(publicKey) + "; "
+                + std::string(kAcceptedKeys),
+            entry);
+    }
+    return {};
 }
 
 Result<PkeyPtr> parsePrivateKeyEntry(std::string_view pem)
@@ -226,8 +256,8 @@ Result<PkeyPtr> parsePrivateKeyEntry(std::string_view pem)
     }
     if (!isAcceptedKeyType(key.get())) {
         return fail(ReasonCode::CertInvalid, Check::CertParse,
-            entry + " holds an unsupported key type, " + describeKey(key.get())
-                + "; the device accepts EC P-256, EC P-384 or RSA of at least 2048 bits",
+            entry + " holds an unsupported key type, " + describeKey(key.get()) + "; "
+                + std::string(kAcceptedKeys),
             entry);
     }
     return key;
@@ -326,6 +356,9 @@ Result<Credentials> parseCredentials(std::string_view certificatePem, std::strin
         return tl::unexpected(std::move(key.error()));
     }
     credentials.privateKey = std::move(*key);
+    if (auto certified = checkCertifiedKeyType(credentials.certificate.get()); !certified) {
+        return tl::unexpected(std::move(certified.error()));
+    }
     if (chainPem) {
         auto chain = parseChainEntry(*chainPem);
         if (!chain) {

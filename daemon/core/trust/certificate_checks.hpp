@@ -49,8 +49,9 @@ struct CertificatePath {
 };
 
 // Check 12: exactly one PEM X.509 certificate; the key unencrypted PEM PKCS#8
-// (BEGIN PRIVATE KEY), EC P-256 or P-384, or RSA >= 2048 bits; chain.pem, if
-// present, one or more PEM certificates. Else CERT_INVALID.
+// (BEGIN PRIVATE KEY), EC P-256 or P-384, or RSA of 2048 to 4096 bits (the
+// certificate's key too; judged by size before any key check runs); chain.pem,
+// if present, one or more PEM certificates. Else CERT_INVALID.
 Result<Credentials> parseCredentials(std::string_view certificatePem, std::string_view privateKeyPem,
     const std::optional<std::string>& chainPem);
 

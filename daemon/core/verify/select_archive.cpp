@@ -57,6 +57,18 @@ Selection selectArchive(
         selection.candidates.push_back(entry.name);
     }
 
+    // Bounded cost per stick: past the cap no candidate is read at all.
+    if (candidates.size() > kMaxCandidates) {
+        selection.decisive = failedOutcome("",
+            Error { ReasonCode::ArchiveAmbiguous, Check::Ambiguous,
+                std::to_string(candidates.size())
+                    + " candidate archives (certificates-omni_*.zip) on the stick, " + "more than the "
+                    + std::to_string(kMaxCandidates)
+                    + " the device reads; configure device.expected_name or carry fewer archives",
+                {} });
+        return selection;
+    }
+
     if (candidates.empty()) {
         std::string message = policy.expectedName
             ? "no regular file certificates-omni_" + *policy.expectedName

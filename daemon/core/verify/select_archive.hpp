@@ -3,7 +3,9 @@
 // one stick"): check 1 (only regular certificates-omni_*.zip files in the
 // root), the expected name, then checks 3-19 on every candidate; exactly one
 // survivor is used, none gives the reason of the candidate that got furthest,
-// two or more are ARCHIVE_AMBIGUOUS.
+// two or more are ARCHIVE_AMBIGUOUS. More than kMaxCandidates candidates are
+// ARCHIVE_AMBIGUOUS without reading any (with an expected name only that file
+// is a candidate, so the cap never applies).
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -12,6 +14,8 @@
 #include "daemon/core/verify/verify_archive.hpp"
 
 namespace omni::verify {
+
+inline constexpr std::size_t kMaxCandidates = 64;
 
 struct DirectoryEntry {
     std::string name;

@@ -142,8 +142,10 @@ Outcome verifyArchive(
     if (auto matched = trust::checkKeyMatchesCertificate(*credentials); !matched)
         return reject(matched.error());
     if (policy.anchors == nullptr)
-        return reject(Error {
-            ReasonCode::CertUntrusted, Check::Chain, "this device has no trust anchor configured", {} });
+        return reject(Error { ReasonCode::CertUntrusted, Check::Chain,
+            policy.anchorsProblem.empty() ? "this device has no trust anchor configured"
+                                          : policy.anchorsProblem,
+            {} });
     auto path = trust::verifyChain(*credentials, *policy.anchors);
     if (!path)
         return reject(path.error());

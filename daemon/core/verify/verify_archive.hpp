@@ -20,7 +20,10 @@ inline constexpr std::string_view kArchivePrefix = "certificates-omni_";
 inline constexpr std::string_view kArchiveSuffix = ".zip";
 
 struct VerifyPolicy {
+    // nullptr: no usable anchor (check 14 is CERT_UNTRUSTED with anchorsProblem,
+    // which says what is missing and where to install it).
     const trust::TrustAnchors* anchors = nullptr;
+    std::string anchorsProblem;
     trust::UnixTime now = 0;
     std::int64_t toleranceSeconds = 30; // 0-300
     std::int64_t maxLifetimeSeconds = 300;

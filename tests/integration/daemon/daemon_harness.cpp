@@ -13,13 +13,16 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <umockdev.h>
 #include <unistd.h>
@@ -641,6 +644,57 @@ std::vector<std::string> mountsOf(const std::string& device, const std::string& 
             found.push_back(line);
     }
     return found;
+}
+
+NotifySocket::NotifySocket(const std::string& path)
+    : path_(path)
+{
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address {};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof address.sun_path)
+        throw std::runtime_error("socket path too long: " + path);
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+        throw std::runtime_error("binding " + path + ": " + std::strerror(errno));
+}
+
+NotifySocket::~NotifySocket()
+{
+    ::close(fd_);
+    ::unlink(path_.c_str());
+}
+
+std::optional<std::pair<std::string, NotifySocket::Clock::time_point>> NotifySocket::next(
+    std::chrono::milliseconds timeout)
+{
+    pollfd watch { fd_, POLLIN, 0 };
+    if (::poll(&watch, 1, static_cast<int>(timeout.count())) <= 0)
+        return std::nullopt;
+    const auto arrived = Clock::now();
+    char buffer[4096];
+    const ssize_t got = ::recv(fd_, buffer, sizeof buffer, 0);
+    if (got < 0)
+        return std::nullopt;
+    return std::make_pair(std::string(buffer, static_cast<std::size_t>(got)), arrived);
+}
+
+std::optional<NotifySocket::Clock::time_point> NotifySocket::waitFor(
+    const std::string& needle, std::chrono::milliseconds timeout)
+{
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        const auto message = next(std::max(left, 1ms));
+        if (message && message->first.find(needle) != std::string::npos)
+            return message->second;
+    }
+    return std::nullopt;
+}
+
+void NotifySocket::drain()
+{
+    while (next(0ms)) { }
 }
 
 } // namespace omni::testing::daemon_harness

@@ -216,6 +216,28 @@ private:
     std::optional<int> exitStatus_;
 };
 
+// A datagram socket for sd_notify messages (NOTIFY_SOCKET=path), bound on
+// construction, removed on destruction.
+class NotifySocket {
+public:
+    using Clock = std::chrono::steady_clock;
+    explicit NotifySocket(const std::string& path);
+    ~NotifySocket();
+    NotifySocket(const NotifySocket&) = delete;
+    NotifySocket& operator=(const NotifySocket&) = delete;
+
+    const std::string& path() const { return path_; }
+    // The next message within `timeout`, with the time it arrived.
+    std::optional<std::pair<std::string, Clock::time_point>> next(std::chrono::milliseconds timeout);
+    // Messages until one holds `needle`; the time it arrived.
+    std::optional<Clock::time_point> waitFor(const std::string& needle, std::chrono::milliseconds timeout);
+    void drain();
+
+private:
+    std::string path_;
+    int fd_ = -1;
+};
+
 // Mount points (from /proc/PID/mountinfo, `pid` 0 = this process) whose
 // source is `device` or that lie under `directory`.
 std::vector<std::string> mountsOf(const std::string& device, const std::string& directory, pid_t pid = 0);

@@ -814,13 +814,16 @@ TEST_F(DaemonTest, SighupAppliesAValidConfigurationAndRefusesAnInvalidOne)
     ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device(), 2));
     EXPECT_EQ(countOccurrences(daemon_->log(), "Ignored "), 1U) << daemon_->log();
 
-    // Invalid too: well-formed, but its only trust anchor does not exist.
-    auto anchorless = configuration;
-    anchorless.anchors = { work_ / "missing-root.pem" };
-    writeConfig(anchorless.render());
+    // Invalid too: a connector that names more than a port, beside an anchor
+    // that does not exist. Refused as a whole: the old anchors stay too.
+    auto broken = configuration;
+    broken.anchors = { work_ / "missing-root.pem" };
+    broken.connector = kStickIdPath;
+    writeConfig(broken.render());
     ASSERT_EQ(::kill(daemon_->pid(), SIGHUP), 0);
     ASSERT_TRUE(daemon_->waitForLog("reload refused", 2)) << daemon_->log();
-    EXPECT_NE(linesWith(daemon_->log(), "reload refused").back().find("missing-root.pem"), std::string::npos)
+    EXPECT_NE(
+        linesWith(daemon_->log(), "reload refused").back().find("goes past the port"), std::string::npos)
         << daemon_->log();
     // The old anchors are still in force: a new archive from our CA is accepted.
     usb_.uevent("remove");
@@ -896,6 +899,181 @@ TEST_F(DaemonTest, DhcpEthernet0GetsItsLeaseFromADhcpServer)
     ASSERT_TRUE(daemon_->waitForExit(kProvisionDeadline)) << daemon_->log();
     EXPECT_TRUE(waitUntil([&] { return ::kill(client, 0) != 0; }, 10s))
         << "dhcpcd " << client << " outlived the daemon";
+}
+
+// The configuration as the package ships it (build/config/config.yaml), with
+// a drop-in for only what a test machine needs to differ: our directories,
+// the anchor's path in the work directory instead of /etc, no DNS or NTP
+// backend (the host's must not change), and ext4 (the loop stick's). The
+// connector stays "" as shipped: any USB port.
+class ShippedConfigTest : public DaemonTest {
+protected:
+    std::string anchorPath() const { return work_ / "trust/root.pem"; }
+
+    void startShipped()
+    {
+        fs::create_directories(work_ / "etc/config.d");
+        fs::copy_file(OMNI_SHIPPED_CONFIG_YAML, work_ / "etc/config.yaml");
+        writeWholeFile(work_ / "etc/config.d/test.yaml",
+            "usb:\n  filesystems: [ext4, vfat, exfat]\n"
+            "trust:\n  anchors: ["
+                + anchorPath()
+                + "]\n"
+                  "dns:\n  backend: none\nntp:\n  backend: none\n"
+                  "state:\n  directory: "
+                + stateDirectory() + "\n  runtime_directory: " + runtimeDirectory() + "\n");
+        notify_.emplace(work_ / "notify.sock");
+        daemon_.emplace(DaemonProcess::Launch { work_ / "etc/config.yaml", namespace_->name(), usb_.root(),
+            work_ / "daemon.log", { "NOTIFY_SOCKET=" + notify_->path() } });
+    }
+
+    std::optional<NotifySocket> notify_;
+};
+
+TEST_F(ShippedConfigTest, StartsWithoutTrustAnchorAndUsesRootPemInstalledLater)
+{
+    ASSERT_NO_FATAL_FAILURE(makeStick("edge-gw-fresh", ca_));
+    ASSERT_NO_FATAL_FAILURE(startShipped());
+    const auto verified = omni::testing::runProcess(
+        { OMNI_DAEMON_PATH, "--verify-config", "--config", work_ / "etc/config.yaml" });
+
+    // READY=1, and STATUS= names the missing anchor and where it goes.
+    ASSERT_TRUE(notify_->waitFor("READY=1", 10s)) << daemon_->log();
+    const auto status = notify_->waitFor("STATUS=no trust anchor installed: install the root certificate of "
+                                         "your provisioning CA at "
+            + anchorPath(),
+        10s);
+    EXPECT_TRUE(status) << daemon_->log();
+    EXPECT_TRUE(daemon_->waitForLog("no trust anchor installed")) << daemon_->log();
+    EXPECT_TRUE(daemon_->waitForLog("sticks are accepted on any USB port")) << daemon_->log();
+    EXPECT_TRUE(daemon_->running());
+
+    // Every stick is CERT_UNTRUSTED, and the message says where root.pem goes.
+    usb_.plug(*stick_);
+    ASSERT_NO_FATAL_FAILURE(waitForStatus("FAILED"));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
+    const auto failed = statusCommand();
+    EXPECT_EQ(failed["LastAttempt"].value("Reason", ""), "CERT_UNTRUSTED") << failed.dump(2);
+    EXPECT_NE(failed["LastAttempt"].value("Message", "").find(anchorPath()), std::string::npos)
+        << failed.dump(2);
+
+    // root.pem installed: the next stick succeeds, without a restart.
+    const pid_t pid = daemon_->pid();
+    fs::create_directories(work_ / "trust");
+    fs::copy_file(ca_.root(), anchorPath());
+    usb_.uevent("remove");
+    ASSERT_TRUE(daemon_->waitForLog(stick_->device() + " was removed")) << daemon_->log();
+    usb_.uevent("add");
+    ASSERT_NO_FATAL_FAILURE(waitForStatus("SUCCEEDED"));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device(), 2));
+    EXPECT_TRUE(daemon_->waitForLog("trust anchors loaded")) << daemon_->log();
+    expectStatusCommand("SUCCEEDED", "edge-gw-fresh");
+    EXPECT_TRUE(hasAddress("eth0", kStaticAddress, 24));
+    EXPECT_EQ(daemon_->pid(), pid);
+    EXPECT_TRUE(daemon_->running());
+
+    // --verify-config said the same as the start: OK, with the warnings.
+    EXPECT_EQ(verified.exitCode, 0) << verified.err;
+    EXPECT_NE(verified.err.find("warning: no trust anchor installed"), std::string::npos) << verified.err;
+    EXPECT_NE(verified.err.find("any USB port"), std::string::npos) << verified.err;
+}
+
+// A present anchor that does not parse: the daemon starts, says which file
+// and what is wrong, and refuses sticks with CERT_UNTRUSTED naming it.
+TEST_F(ShippedConfigTest, AnUnparsableAnchorIsReportedAndSticksAreUntrusted)
+{
+    fs::create_directories(work_ / "trust");
+    writeWholeFile(anchorPath(), "not a certificate\n");
+    ASSERT_NO_FATAL_FAILURE(makeStick("edge-gw-garbled", ca_));
+    ASSERT_NO_FATAL_FAILURE(startShipped());
+    ASSERT_TRUE(notify_->waitFor("READY=1", 10s)) << daemon_->log();
+    EXPECT_TRUE(
+        notify_->waitFor("STATUS=trust anchor " + anchorPath() + ": line 1: text outside a PEM block", 10s))
+        << daemon_->log();
+    usb_.plug(*stick_);
+    ASSERT_NO_FATAL_FAILURE(waitForStatus("FAILED"));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
+    const auto failed = statusCommand();
+    EXPECT_EQ(failed["LastAttempt"].value("Reason", ""), "CERT_UNTRUSTED") << failed.dump(2);
+    EXPECT_NE(
+        failed["LastAttempt"].value("Message", "").find(anchorPath() + ": line 1: text outside a PEM block"),
+        std::string::npos)
+        << failed.dump(2);
+}
+
+TEST_F(DaemonTest, AnEmptyConnectorAcceptsAStickOnAnyPort)
+{
+    ASSERT_NO_FATAL_FAILURE(makeStick("edge-gw-any", ca_));
+    auto configuration = config();
+    configuration.connector = "";
+    ASSERT_NO_FATAL_FAILURE(startDaemon(configuration));
+    EXPECT_TRUE(daemon_->waitForLog("sticks are accepted on any USB port")) << daemon_->log();
+    usb_.plug(*stick_);
+    ASSERT_NO_FATAL_FAILURE(waitForStatus("SUCCEEDED"));
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device()));
+    expectStatusCommand("SUCCEEDED", "edge-gw-any");
+    EXPECT_EQ(countOccurrences(daemon_->log(), "Ignored "), 0U) << daemon_->log();
+}
+
+// --verify-config runs the checks of a start and nothing else: each
+// configuration of the table is accepted by it if and only if the daemon
+// starts with it (READY=1), and refused ones stop the daemon with exit 1.
+TEST_F(DaemonTest, VerifyConfigAcceptsExactlyWhatTheDaemonStartsWith)
+{
+    writeWholeFile(work_ / "garbage-root.pem", "garbage\n");
+    struct Row {
+        std::string name;
+        std::string yaml;
+        bool starts;
+    };
+    const auto with = [this](const std::function<void(DaemonConfig&)>& change) {
+        DaemonConfig configuration = config();
+        change(configuration);
+        return configuration.render();
+    };
+    const std::vector<Row> table {
+        { "valid", with([](DaemonConfig&) {}), true },
+        { "no connector", with([](DaemonConfig& c) { c.connector = ""; }), true },
+        { "missing anchor", with([this](DaemonConfig& c) { c.anchors = { work_ / "absent.pem" }; }), true },
+        { "garbage anchor", with([this](DaemonConfig& c) { c.anchors = { work_ / "garbage-root.pem" }; }),
+            true },
+        { "connector past the port", with([](DaemonConfig& c) { c.connector = kStickIdPath; }), false },
+        { "connector on the USB 2 hub",
+            with([](DaemonConfig& c) { c.connector = "pci-0000:00:14.0-usbv2-0:1"; }), false },
+        { "connector without port", with([](DaemonConfig& c) { c.connector = "pci-0000:00:14.0"; }), false },
+        { "unknown key", with([](DaemonConfig&) {}) + "no_such_option: 1\n", false },
+        { "relative anchor", with([](DaemonConfig& c) { c.anchors = { "root.pem" }; }), false },
+    };
+    for (const Row& row : table) {
+        SCOPED_TRACE(row.name);
+        const std::string file = work_ / "verify.yaml";
+        writeWholeFile(file, row.yaml);
+        const auto verified
+            = omni::testing::runProcess({ OMNI_DAEMON_PATH, "--verify-config", "--config", file });
+
+        NotifySocket notify(work_ / "verify-notify.sock");
+        DaemonProcess daemon(DaemonProcess::Launch { file, namespace_->name(), usb_.root(),
+            work_ / ("verify-" + std::to_string(&row - table.data()) + ".log"),
+            { "NOTIFY_SOCKET=" + notify.path() } });
+        // Until READY=1 or the daemon's exit (then what it sent before), bounded.
+        bool ready = false;
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (!ready && daemon.running() && std::chrono::steady_clock::now() < deadline) {
+            const auto message = notify.next(100ms);
+            ready = message && message->first.find("READY=1") != std::string::npos;
+        }
+        for (auto message = notify.next(0ms); !ready && message; message = notify.next(0ms))
+            ready = message->first.find("READY=1") != std::string::npos;
+        ASSERT_TRUE(ready || !daemon.running()) << "neither ready nor stopped:\n" << daemon.log();
+        EXPECT_EQ(ready, row.starts) << daemon.log();
+        EXPECT_EQ(verified.exitCode == 0, ready) << verified.err << "\n" << daemon.log();
+        if (!ready) {
+            ASSERT_TRUE(daemon.exitStatus());
+            EXPECT_TRUE(WIFEXITED(*daemon.exitStatus()) && WEXITSTATUS(*daemon.exitStatus()) == 1)
+                << daemon.log();
+            EXPECT_FALSE(verified.err.empty());
+        }
+    }
 }
 
 TEST_F(DaemonTest, SoakOfReplugsLeaksNoDescriptors)

@@ -146,11 +146,72 @@ TEST_F(Agent, AFailureOnAProvisionedDeviceKeepsItSucceeded)
 
 TEST_F(Agent, AFailureOnAFreshDeviceIsFailed)
 {
-    const auto report = agent.provisionFromSource(stick); // empty stick
+    stick.files["certificates-omni_cam-01.zip"] = "not a zip";
+    const auto report = agent.provisionFromSource(stick);
     EXPECT_EQ(report.verdict, agent::AttemptVerdict::Rejected);
+    EXPECT_EQ(report.error->reason, ReasonCode::ArchiveCorrupt);
+    EXPECT_EQ(report.status.status, state::DeviceStatus::Failed);
+    EXPECT_TRUE(report.heldArchive);
+    EXPECT_TRUE(report.receiptWritten);
+    EXPECT_TRUE(stick.files.count("omni-provision-report_cam-01.txt"));
+}
+
+// DESIGN.md section 5: a stranger's stick (no certificates-omni_*.zip) never
+// receives the device's addresses; the attempt is still recorded.
+TEST_F(Agent, AStickWithoutAnyArchiveGetsNoReceipt)
+{
+    stick.files["holiday.jpg"] = "photo";
+    stick.files["certificates-omni_cam-01.zip.txt"] = "not an archive name";
+    const auto before = stick.files;
+    const auto report = agent.provisionFromSource(stick);
+    EXPECT_EQ(report.verdict, agent::AttemptVerdict::Rejected);
+    ASSERT_TRUE(report.error);
     EXPECT_EQ(report.error->reason, ReasonCode::ArchiveNotFound);
     EXPECT_EQ(report.status.status, state::DeviceStatus::Failed);
+    EXPECT_FALSE(report.heldArchive);
+    EXPECT_FALSE(report.receiptWritten);
+    EXPECT_FALSE(report.receiptError);
+    EXPECT_EQ(stick.files, before);
+}
+
+TEST_F(Agent, AnEmptyStickGetsNoReceipt)
+{
+    const auto report = agent.provisionFromSource(stick);
+    EXPECT_EQ(report.error->reason, ReasonCode::ArchiveNotFound);
+    EXPECT_FALSE(report.receiptWritten);
+    EXPECT_TRUE(stick.files.empty());
+}
+
+// Over the cap of candidates the stick is still a technician's: it gets the
+// ARCHIVE_AMBIGUOUS receipt, and no archive was read.
+TEST_F(Agent, TooManyCandidatesAreAmbiguousWithAReceipt)
+{
+    for (int i = 0; i < 65; ++i)
+        stick.files["certificates-omni_cam-" + std::to_string(i) + ".zip"] = "unread";
+    const auto report = agent.provisionFromSource(stick);
+    ASSERT_TRUE(report.error);
+    EXPECT_EQ(report.error->reason, ReasonCode::ArchiveAmbiguous);
+    EXPECT_TRUE(report.receiptWritten);
     EXPECT_TRUE(stick.files.count("omni-provision-report_unknown.txt"));
+}
+
+// The anchors are asked for at each attempt: none at first (a fresh
+// install), then installed, without a new agent.
+TEST_F(Agent, AnchorsAreAskedForAtEachAttempt)
+{
+    agent::AnchorView view { nullptr, "no trust anchor installed: install it at /x/root.pem" };
+    agent::ProvisioningAgent lateAgent { settings, deviceState, network, [&view] { return view; },
+        [] { return kIssuedAt + 10; } };
+    put("cam-01");
+    const auto refused = lateAgent.provisionFromSource(stick);
+    ASSERT_TRUE(refused.error);
+    EXPECT_EQ(refused.error->reason, ReasonCode::CertUntrusted);
+    EXPECT_NE(refused.error->message.find("/x/root.pem"), std::string::npos) << refused.error->message;
+
+    view = { &anchors, {} };
+    const auto accepted = lateAgent.provisionFromSource(stick);
+    EXPECT_EQ(accepted.verdict, agent::AttemptVerdict::Succeeded)
+        << (accepted.error ? accepted.error->message : "");
 }
 
 TEST_F(Agent, ANetworkFailureIsReportedAndNothingIsPersisted)

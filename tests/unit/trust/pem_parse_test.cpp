@@ -193,8 +193,54 @@ TEST_F(CertificateParseTest, RejectsKeyTypesOutsideTheContractNamingThem)
         const Issued leaf = makeLeaf(leafSpec(), pki().issuing, sharedKey(type));
         const auto result = parse(leaf.certificatePem(), leaf.keyPem(), pki().chainPem());
         expectCertInvalid(result, "private_key.pem", "unsupported key type, " + name);
-        expectCertInvalid(result, "private_key.pem", "EC P-256, EC P-384 or RSA of at least 2048 bits");
+        expectCertInvalid(result, "private_key.pem", "EC P-256, EC P-384 or RSA of 2048 to 4096 bits");
     }
+}
+
+// Keys of tests/unit/trust/keys (generated once, see README there): RSA-4096
+// and RSA-8192 take seconds to generate.
+PkeyPtr keyFixture(const std::string& name)
+{
+    const std::string path = std::string(OMNI_TRUST_KEYS_DIR) + "/" + name;
+    BioPtr bio(BIO_new_file(path.c_str(), "r"));
+    if (!bio)
+        throw std::runtime_error("cannot open " + path);
+    PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+    if (!key)
+        throw std::runtime_error("cannot read the key " + path + ": " + drainOpenSslErrors());
+    return key;
+}
+
+// DESIGN.md section 2: RSA of 2048 to 4096 bits; the size is judged at check
+// 12, so an oversized key never reaches the key checks (13 on).
+TEST_F(CertificateParseTest, AcceptsRsaOf2048To4096BitsOnly)
+{
+    const auto parseWith = [](PkeyPtr key) {
+        const Issued leaf = makeLeaf(leafSpec(), pki().issuing, std::move(key));
+        return parse(leaf.certificatePem(), leaf.keyPem(), pki().chainPem());
+    };
+    const auto rsa2048 = parseWith(sharedKey(KeyType::Rsa2048));
+    ASSERT_TRUE(rsa2048) << rsa2048.error().message;
+    EXPECT_TRUE(checkKeyMatchesCertificate(*rsa2048));
+    const auto rsa4096 = parseWith(keyFixture("rsa-4096.pem"));
+    ASSERT_TRUE(rsa4096) << rsa4096.error().message;
+    EXPECT_TRUE(checkKeyMatchesCertificate(*rsa4096));
+    const auto rsa1024 = parseWith(sharedKey(KeyType::Rsa1024));
+    expectCertInvalid(rsa1024, "private_key.pem", "unsupported key type, RSA 1024-bit");
+    expectCertInvalid(rsa1024, "private_key.pem", "RSA of 2048 to 4096 bits");
+    const auto rsa8192 = parseWith(keyFixture("rsa-8192.pem"));
+    expectCertInvalid(rsa8192, "private_key.pem", "unsupported key type, RSA 8192-bit");
+    expectCertInvalid(rsa8192, "private_key.pem", "RSA of 2048 to 4096 bits");
+}
+
+// A certificate for an oversized key is CERT_INVALID too, even when the key
+// file holds an accepted key (not KEY_MISMATCH: check 12 decides first).
+TEST_F(CertificateParseTest, RejectsCertificatesOfOversizedRsaKeys)
+{
+    const Issued big = makeLeaf(leafSpec(), pki().issuing, keyFixture("rsa-8192.pem"));
+    const auto result = parse(big.certificatePem(), pki().leaf.keyPem(), pki().chainPem());
+    expectCertInvalid(result, "certificate.pem", "certifies an unsupported key type, RSA 8192-bit");
+    expectCertInvalid(result, "certificate.pem", "RSA of 2048 to 4096 bits");
 }
 
 TEST_F(CertificateParseTest, RejectsMalformedKeyFiles)

@@ -247,6 +247,41 @@ TEST(Decide, ConnectorBehindOnBoardHub)
     EXPECT_EQ(decide(policy, connector, factsOf(Stick::on(blockPath("1.22")))).role, PortRole::OtherPort);
 }
 
+// usb.connector_id_path "": every USB block device is a candidate, on any
+// port, behind a hub, or without a usable ID_PATH; speed and filesystem are
+// still judged.
+TEST(Decide, NoConnectorAcceptsAnyUsbPort)
+{
+    StickPolicy policy;
+    Connector anyPort;
+    anyPort.anyPort = true;
+    for (const Stick& stick : { Stick::on(blockPath("1")), Stick::on(blockPath("2")),
+             Stick::on(blockPath("1.2.3")), Stick::on(blockPath("1", "pci-0000:00:14.1")), Stick::on("") }) {
+        const Decision decision = decide(policy, anyPort, factsOf(stick));
+        EXPECT_EQ(decision.disposition, Disposition::Accepted) << stick.idPath << ": " << decision.reason;
+        EXPECT_EQ(decision.role, PortRole::AnyPort) << stick.idPath;
+        EXPECT_TRUE(decision.warning.empty()) << decision.warning;
+    }
+    const Decision seen = decide(policy, anyPort, factsOf(Stick::on(blockPath("2"))));
+    ASSERT_TRUE(seen.portSeen);
+    EXPECT_EQ(seen.portSeen->describe(), "pci-0000:00:14.0-usb-0:2 on the USB 3 root hub");
+
+    const Decision slow = decide(policy, anyPort, factsOf(Stick::on(blockPath("2")).speeds(480, 480)));
+    EXPECT_EQ(slow.disposition, Disposition::Accepted);
+    EXPECT_NE(slow.warning.find("480 Mbit/s"), std::string::npos) << slow.warning;
+
+    policy.requireSuperSpeed = true;
+    const Decision refused = decide(policy, anyPort, factsOf(Stick::on(blockPath("2")).speeds(480, 480)));
+    EXPECT_EQ(refused.disposition, Disposition::Ignored);
+    EXPECT_NE(refused.reason.find("require_superspeed"), std::string::npos) << refused.reason;
+    EXPECT_EQ(decide(policy, anyPort, factsOf(Stick::on(blockPath("2")))).disposition, Disposition::Accepted);
+
+    EXPECT_EQ(decide(policy, anyPort, factsOf(Stick::on(blockPath("2")).filesystem("ntfs"))).disposition,
+        Disposition::Ignored);
+    EXPECT_EQ(decide(policy, anyPort, factsOf(Stick::on("pci-0000:00:1f.2-ata-1").notUsb())).disposition,
+        Disposition::Skipped);
+}
+
 TEST(Decide, UnknownCompanionIsExplained)
 {
     StickPolicy policy;

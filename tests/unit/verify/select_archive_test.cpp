@@ -146,5 +146,45 @@ TEST_F(SelectArchive, OversizedFilesAreJudgedWithoutReading)
     EXPECT_EQ(reads, 0);
 }
 
+// DESIGN.md section 3: more than 64 candidate files are ARCHIVE_AMBIGUOUS
+// without reading any of them; 64 are still judged one by one.
+TEST_F(SelectArchive, SixtyFourCandidatesAreJudged)
+{
+    put("cam-00");
+    for (int i = 1; i < 64; ++i)
+        stick["certificates-omni_broken-" + std::to_string(i) + ".zip"] = "garbage";
+    const auto selection = select();
+    ASSERT_EQ(reason(selection), "ACCEPT");
+    EXPECT_EQ(selection.decisive.facts.fileName, "certificates-omni_cam-00.zip");
+    EXPECT_EQ(selection.candidates.size(), 64U);
+    EXPECT_EQ(reads, 64);
+}
+
+TEST_F(SelectArchive, SixtyFiveCandidatesAreAmbiguousWithoutReadingAny)
+{
+    put("cam-00");
+    for (int i = 1; i < 65; ++i)
+        stick["certificates-omni_broken-" + std::to_string(i) + ".zip"] = "garbage";
+    // Links and folders are not candidates, so they do not count.
+    extraEntries.push_back({ "certificates-omni_link.zip", false, 0 });
+    const auto selection = select();
+    ASSERT_EQ(reason(selection), "ARCHIVE_AMBIGUOUS");
+    EXPECT_EQ(reads, 0);
+    const auto& message = selection.decisive.result.error().message;
+    EXPECT_NE(message.find("65 candidate archives"), std::string::npos) << message;
+    EXPECT_NE(message.find("device.expected_name"), std::string::npos) << message;
+    EXPECT_NE(message.find("carry fewer archives"), std::string::npos) << message;
+}
+
+TEST_F(SelectArchive, WithAnExpectedNameTheCapNeverApplies)
+{
+    put("cam-00");
+    for (int i = 1; i < 100; ++i)
+        stick["certificates-omni_broken-" + std::to_string(i) + ".zip"] = "garbage";
+    const auto selection = select("cam-00");
+    ASSERT_EQ(reason(selection), "ACCEPT");
+    EXPECT_EQ(reads, 1);
+}
+
 } // namespace
 } // namespace omni
