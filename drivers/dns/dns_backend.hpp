@@ -88,10 +88,13 @@ std::string resolvConfContent(
 // The nameserver lines of a resolv.conf, in order.
 std::vector<std::string> nameserversIn(std::string_view resolvConf);
 
-// A symlink at `path` is replaced by our regular file (restore puts the link
-// back), except a symlink into /run/systemd/resolve/: resolved owns that
-// file, and writing it would be undone or would cut resolved out, so apply()
-// refuses and says to select the resolved backend (`auto` does).
+// A symlink at `path` is followed: its final target is rewritten atomically
+// in the target's own directory, and the link is left as it is (the package
+// makes /etc/resolv.conf a link to a file under the state directory, which
+// the hardened unit can write while /etc is read-only). A symlink into
+// /run/systemd/resolve/ is refused: resolved owns that file, and writing it
+// would be undone or would cut resolved out, so apply() says to select the
+// resolved backend (`auto` does).
 class ResolvConfBackend final : public DnsBackend {
 public:
     explicit ResolvConfBackend(std::filesystem::path path);

@@ -58,6 +58,33 @@ Result<void> placeSymlink(const std::filesystem::path& path, const std::string& 
 
 } // namespace
 
+Result<std::filesystem::path> finalSymlinkTarget(const std::filesystem::path& path)
+{
+    constexpr int kMaxLinks = 40;
+    std::filesystem::path current = path;
+    for (int hops = 0; hops <= kMaxLinks; ++hops) {
+        struct stat status { };
+        if (::lstat(current.c_str(), &status) != 0) {
+            if (errno == ENOENT) {
+                return current;
+            }
+            return fileError("cannot look at", current, errno);
+        }
+        if (!S_ISLNK(status.st_mode)) {
+            return current;
+        }
+        std::vector<char> target(static_cast<std::size_t>(status.st_size > 0 ? status.st_size : 0) + 4096);
+        const ssize_t length = ::readlink(current.c_str(), target.data(), target.size());
+        if (length < 0) {
+            return fileError("cannot read the symlink", current, errno);
+        }
+        const std::filesystem::path next(std::string(target.data(), static_cast<std::size_t>(length)));
+        current = next.is_absolute() ? next : (current.parent_path() / next);
+        current = current.lexically_normal();
+    }
+    return fileError("too many symlinks from", path, ELOOP);
+}
+
 Result<FileSnapshot> snapshotFile(const std::filesystem::path& path)
 {
     FileSnapshot snapshot;

@@ -36,6 +36,12 @@ struct FileSnapshot {
 // kMaxManagedFileBytes, an unreadable one).
 Result<FileSnapshot> snapshotFile(const std::filesystem::path& path);
 
+// The file a path finally resolves to: `path` itself unless it is a
+// symlink, else the end of its symlink chain (a relative target is taken
+// relative to the link's directory; the final file need not exist). More
+// than 40 links is NETWORK_APPLY_FAILED (ELOOP), as for the kernel.
+Result<std::filesystem::path> finalSymlinkTarget(const std::filesystem::path& path);
+
 // Writes `content` atomically unless the path already holds exactly those
 // bytes; true when it wrote. A symlink at `path` is replaced by the regular
 // file (the snapshot keeps the link, restoreFile() puts it back).

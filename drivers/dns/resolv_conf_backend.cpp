@@ -50,7 +50,11 @@ ResolvConfBackend::ResolvConfBackend(std::filesystem::path path)
 
 Result<DnsSnapshot> ResolvConfBackend::snapshot(const DnsSettings&)
 {
-    auto file = system_support::snapshotFile(path_);
+    auto target = system_support::finalSymlinkTarget(path_);
+    if (!target) {
+        return tl::unexpected(std::move(target.error()).withContext("DNS (resolv.conf): snapshot"));
+    }
+    auto file = system_support::snapshotFile(*target);
     if (!file) {
         return tl::unexpected(std::move(file.error()).withContext("DNS (resolv.conf): snapshot"));
     }
@@ -83,7 +87,11 @@ Result<DnsApplyOutcome> ResolvConfBackend::apply(const DnsSettings& settings)
         }
         outcome.warnings.push_back(std::move(warning));
     }
-    auto written = system_support::writeFileIfDifferent(path_, content, 0644);
+    auto target = system_support::finalSymlinkTarget(path_);
+    if (!target) {
+        return tl::unexpected(std::move(target.error()).withContext("DNS (resolv.conf): writing"));
+    }
+    auto written = system_support::writeFileIfDifferent(*target, content, 0644);
     if (!written) {
         return tl::unexpected(std::move(written.error()).withContext("DNS (resolv.conf): writing"));
     }

@@ -1,10 +1,13 @@
 #include "drivers/ntp/ntp_backend.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+
+#include <unistd.h>
 
 #include "daemon/state/files.hpp"
-#include "drivers/ntp/run_program.hpp"
 
 namespace omni::ntp {
 
@@ -102,6 +105,68 @@ std::string timesyncdDropIn(const std::vector<std::string>& servers, std::vector
     return content;
 }
 
+UnitRestarter::UnitRestarter(std::string label, std::string unit, const std::string& busAddress)
+    : label_(std::move(label))
+    , unit_(std::move(unit))
+    , bus_(busAddress)
+    , busName_(system_support::describeBus(busAddress))
+{
+}
+
+Result<void> UnitRestarter::check()
+{
+    if (auto connected = bus_.connection(); !connected) {
+        return tl::unexpected(std::move(connected.error()).withContext(label_));
+    }
+    // GetUnitFileState answers only when the manager is there and the unit
+    // is installed (a timesyncd backend on a chrony appliance is not).
+    BusError error;
+    sd_bus_message* replied = nullptr;
+    const int result = sd_bus_call_method(bus_.get(), "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+        "org.freedesktop.systemd1.Manager", "GetUnitFileState", error.get(), &replied, "s", unit_.c_str());
+    BusMessagePtr reply(replied);
+    if (result < 0) {
+        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
+            label_ + ": " + unit_ + " cannot be restarted, so nothing was changed (GetUnitFileState on "
+                + busName_ + ": " + error.describe(result) + "; is it installed? ntp.backend selects it)",
+            unit_);
+    }
+    return {};
+}
+
+Result<void> UnitRestarter::restart()
+{
+    if (auto connected = bus_.connection(); !connected) {
+        return tl::unexpected(std::move(connected.error()).withContext(label_));
+    }
+    BusError error;
+    sd_bus_message* replied = nullptr;
+    const int result = sd_bus_call_method(bus_.get(), "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+        "org.freedesktop.systemd1.Manager", "RestartUnit", error.get(), &replied, "ss", unit_.c_str(),
+        "replace");
+    BusMessagePtr reply(replied);
+    if (result < 0) {
+        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
+            label_ + ": RestartUnit " + unit_ + " on " + busName_ + " failed: " + error.describe(result),
+            unit_);
+    }
+    return {};
+}
+
+Result<void> checkWritableDirectory(const std::string& label, const std::filesystem::path& directory)
+{
+    if (::access(directory.c_str(), W_OK) != 0) {
+        const int error = errno;
+        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
+            label + ": cannot write in " + directory.string() + ": " + std::strerror(error)
+                + (error == EROFS ? " (not in the unit's ReadWritePaths=, or it did not exist when the "
+                                    "service started)"
+                                  : ""),
+            directory.string());
+    }
+    return {};
+}
+
 Result<std::unique_ptr<TimesyncdBackend>> TimesyncdBackend::open(
     std::filesystem::path dropInDirectory, const std::string& busAddress)
 {
@@ -110,29 +175,8 @@ Result<std::unique_ptr<TimesyncdBackend>> TimesyncdBackend::open(
 
 TimesyncdBackend::TimesyncdBackend(std::filesystem::path dropInDirectory, std::string busAddress)
     : dropInDirectory_(std::move(dropInDirectory))
-    , bus_(busAddress)
-    , busName_(system_support::describeBus(busAddress))
+    , restarter_("NTP (timesyncd)", std::string(kTimesyncdUnit), busAddress)
 {
-}
-
-Result<void> TimesyncdBackend::restartTimesyncd()
-{
-    if (auto connected = bus_.connection(); !connected) {
-        return tl::unexpected(std::move(connected.error()).withContext("NTP (timesyncd)"));
-    }
-    BusError error;
-    sd_bus_message* replied = nullptr;
-    const std::string unit(kTimesyncdUnit);
-    const int result = sd_bus_call_method(bus_.get(), "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-        "org.freedesktop.systemd1.Manager", "RestartUnit", error.get(), &replied, "ss", unit.c_str(),
-        "replace");
-    BusMessagePtr reply(replied);
-    if (result < 0) {
-        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
-            "NTP (timesyncd): RestartUnit " + unit + " on " + busName_ + " failed: " + error.describe(result),
-            unit);
-    }
-    return {};
 }
 
 Result<NtpSnapshot> TimesyncdBackend::snapshot()
@@ -147,6 +191,15 @@ Result<NtpSnapshot> TimesyncdBackend::snapshot()
 Result<NtpApplyOutcome> TimesyncdBackend::apply(const network::NtpPlan& plan)
 {
     NtpApplyOutcome outcome;
+    if (plan.action == network::NtpAction::Untouched
+        || (plan.action == network::NtpAction::RemoveOverride
+            && !std::filesystem::exists(std::filesystem::symlink_status(dropInPath())))) {
+        return outcome; // nothing to change, so nothing to check
+    }
+    // The restart this step and its rollback need must work before anything changes.
+    if (auto checked = restarter_.check(); !checked) {
+        return tl::unexpected(std::move(checked.error()));
+    }
     Result<bool> changed = false;
     switch (plan.action) {
     case network::NtpAction::Untouched:
@@ -161,6 +214,9 @@ Result<NtpApplyOutcome> TimesyncdBackend::apply(const network::NtpPlan& plan)
             return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
                 "NTP (timesyncd): " + directory.error().message, dropInDirectory_.string());
         }
+        if (auto writable = checkWritableDirectory("NTP (timesyncd)", dropInDirectory_); !writable) {
+            return tl::unexpected(std::move(writable.error()));
+        }
         changed = system_support::writeFileIfDifferent(dropInPath(), content, 0644);
         break;
     }
@@ -169,7 +225,7 @@ Result<NtpApplyOutcome> TimesyncdBackend::apply(const network::NtpPlan& plan)
         return tl::unexpected(std::move(changed.error()).withContext("NTP (timesyncd)"));
     }
     if (*changed) {
-        auto restarted = restartTimesyncd();
+        auto restarted = restarter_.restart();
         if (!restarted) {
             return tl::unexpected(std::move(restarted.error()));
         }
@@ -188,7 +244,7 @@ Result<bool> TimesyncdBackend::restore(const NtpSnapshot& snapshot)
         return tl::unexpected(std::move(restored.error()).withContext("NTP (timesyncd): restoring"));
     }
     if (*restored) {
-        auto restarted = restartTimesyncd();
+        auto restarted = restarter_.restart();
         if (!restarted) {
             return tl::unexpected(std::move(restarted.error()));
         }
@@ -236,22 +292,10 @@ std::string chronySources(const std::vector<std::string>& servers)
     return content;
 }
 
-ChronyBackend::ChronyBackend(std::filesystem::path sourcesPath, std::filesystem::path chronycPath)
+ChronyBackend::ChronyBackend(std::filesystem::path sourcesPath, const std::string& busAddress)
     : sourcesPath_(std::move(sourcesPath))
-    , chronycPath_(std::move(chronycPath))
+    , restarter_("NTP (chrony)", std::string(kChronyUnit), busAddress)
 {
-}
-
-Result<void> ChronyBackend::reloadSources()
-{
-    const auto ran = system_support::runProgram(
-        { chronycPath_.string(), "reload", "sources" }, std::chrono::milliseconds(kChronycTimeout));
-    if (!ran.succeeded()) {
-        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
-            "NTP (chrony): `" + chronycPath_.string() + " reload sources` failed: " + ran.describe(),
-            sourcesPath_.string());
-    }
-    return {};
 }
 
 Result<NtpSnapshot> ChronyBackend::snapshot()
@@ -266,6 +310,20 @@ Result<NtpSnapshot> ChronyBackend::snapshot()
 Result<NtpApplyOutcome> ChronyBackend::apply(const network::NtpPlan& plan)
 {
     NtpApplyOutcome outcome;
+    if (plan.action == network::NtpAction::Untouched
+        || (plan.action == network::NtpAction::RemoveOverride
+            && !std::filesystem::exists(std::filesystem::symlink_status(sourcesPath_)))) {
+        return outcome; // nothing to change, so nothing to check
+    }
+    // The file's directory and the restart, which the rollback uses too, must
+    // work before anything changes.
+    const auto directory = sourcesPath_.has_parent_path() ? sourcesPath_.parent_path() : ".";
+    if (auto writable = checkWritableDirectory("NTP (chrony)", directory); !writable) {
+        return tl::unexpected(std::move(writable.error()));
+    }
+    if (auto checked = restarter_.check(); !checked) {
+        return tl::unexpected(std::move(checked.error()));
+    }
     Result<bool> changed = false;
     switch (plan.action) {
     case network::NtpAction::Untouched:
@@ -283,9 +341,9 @@ Result<NtpApplyOutcome> ChronyBackend::apply(const network::NtpPlan& plan)
                 .withContext("NTP (chrony): setting the servers " + describePlanServers(plan.servers)));
     }
     if (*changed) {
-        auto reloaded = reloadSources();
-        if (!reloaded) {
-            return tl::unexpected(std::move(reloaded.error()));
+        auto restarted = restarter_.restart();
+        if (!restarted) {
+            return tl::unexpected(std::move(restarted.error()));
         }
     }
     outcome.changed = *changed;
@@ -302,9 +360,9 @@ Result<bool> ChronyBackend::restore(const NtpSnapshot& snapshot)
         return tl::unexpected(std::move(restored.error()).withContext("NTP (chrony): restoring"));
     }
     if (*restored) {
-        auto reloaded = reloadSources();
-        if (!reloaded) {
-            return tl::unexpected(std::move(reloaded.error()));
+        auto restarted = restarter_.restart();
+        if (!restarted) {
+            return tl::unexpected(std::move(restarted.error()));
         }
     }
     return *restored;
@@ -336,8 +394,8 @@ Result<std::optional<std::vector<std::string>>> ChronyBackend::serversInForce()
 
 // ---- selection ---------------------------------------------------------------------------------
 
-Result<std::unique_ptr<NtpBackend>> makeNtpBackend(const config::NtpConfig& configuration,
-    const std::string& busAddress, const std::filesystem::path& chronycPath)
+Result<std::unique_ptr<NtpBackend>> makeNtpBackend(
+    const config::NtpConfig& configuration, const std::string& busAddress)
 {
     switch (configuration.backend) {
     case config::NtpBackend::Timesyncd: {
@@ -349,7 +407,7 @@ Result<std::unique_ptr<NtpBackend>> makeNtpBackend(const config::NtpConfig& conf
     }
     case config::NtpBackend::Chrony:
         return std::unique_ptr<NtpBackend>(
-            std::make_unique<ChronyBackend>(configuration.chronySourcesPath, chronycPath));
+            std::make_unique<ChronyBackend>(configuration.chronySourcesPath, busAddress));
     case config::NtpBackend::None:
         break;
     }

@@ -7,9 +7,17 @@
 //               restarted over D-Bus (org.freedesktop.systemd1 Manager
 //               RestartUnit(s, s) with "replace"); NTP= has no port syntax,
 //               so a ":port" other than 123 is dropped with a warning;
-//  * chrony     a sources file of "server NAME iburst [port N]" lines, then
-//               `chronyc reload sources` (its stderr is in the error);
+//  * chrony     a sources file of "server NAME iburst [port N]" lines in a
+//               directory chrony.conf reads with `sourcedir` (Debian 12:
+//               /etc/chrony/sources.d), then chrony.service is restarted
+//               over D-Bus like timesyncd. Not `chronyc reload sources`:
+//               under the hardened unit /run/chrony is read-only, so chronyc
+//               falls back to UDP and chronyd answers "501 Not authorised";
 //  * none       nothing is touched.
+//
+// Before a step changes anything, the path it and its rollback go through
+// is checked (the systemd manager answers on the bus, the file's directory
+// is writable), so a rollback never fails for the reason its step did.
 //
 // Idempotent: when the file already holds what we would write, nothing is
 // written and nothing restarted. snapshot()/restore() put the file back
@@ -45,6 +53,29 @@ inline constexpr std::uint16_t kDefaultNtpPort = 123;
 inline constexpr std::string_view kManagedMarker = "# managed by omni-provision";
 inline constexpr std::string_view kTimesyncdDropInName = "50-omni-provision.conf";
 inline constexpr std::string_view kTimesyncdUnit = "systemd-timesyncd.service";
+inline constexpr std::string_view kChronyUnit = "chrony.service";
+
+// Restarts one systemd unit over D-Bus: org.freedesktop.systemd1 Manager
+// RestartUnit(s, s) with "replace". check() proves that path works before a
+// step relies on it: the manager answers GetUnitFileState for the unit (it
+// fails for a unit that is not installed).
+class UnitRestarter {
+public:
+    UnitRestarter(std::string label, std::string unit, const std::string& busAddress);
+
+    Result<void> check();
+    Result<void> restart();
+
+private:
+    std::string label_; // "NTP (chrony)"
+    std::string unit_;
+    system_support::LazyBus bus_; // connected on first use
+    std::string busName_;
+};
+
+// NETWORK_APPLY_FAILED unless `directory` exists and this process may write
+// in it (a read-only mount of the unit's ProtectSystem= says EROFS).
+Result<void> checkWritableDirectory(const std::string& label, const std::filesystem::path& directory);
 
 struct NtpSnapshot {
     std::optional<system_support::FileSnapshot> file;
@@ -93,23 +124,18 @@ public:
     std::filesystem::path dropInPath() const { return dropInDirectory_ / kTimesyncdDropInName; }
 
 private:
-    Result<void> restartTimesyncd();
-
     std::filesystem::path dropInDirectory_;
-    system_support::LazyBus bus_; // connected on first use
-    std::string busName_;
+    UnitRestarter restarter_;
 };
 
 // ---- chrony ------------------------------------------------------------------------------------
-
-inline constexpr std::string_view kDefaultChronycPath = "/usr/bin/chronyc";
-inline constexpr std::chrono::seconds kChronycTimeout { 10 };
 
 std::string chronySources(const std::vector<std::string>& servers);
 
 class ChronyBackend final : public NtpBackend {
 public:
-    ChronyBackend(std::filesystem::path sourcesPath, std::filesystem::path chronycPath = kDefaultChronycPath);
+    // `busAddress` empty: the system bus.
+    explicit ChronyBackend(std::filesystem::path sourcesPath, const std::string& busAddress = {});
 
     std::string_view name() const override { return "chrony"; }
     Result<NtpSnapshot> snapshot() override;
@@ -118,10 +144,8 @@ public:
     Result<std::optional<std::vector<std::string>>> serversInForce() override;
 
 private:
-    Result<void> reloadSources();
-
     std::filesystem::path sourcesPath_;
-    std::filesystem::path chronycPath_;
+    UnitRestarter restarter_;
 };
 
 // ---- none --------------------------------------------------------------------------------------
@@ -138,8 +162,8 @@ public:
     }
 };
 
-// The backend ntp.backend names; the bus is connected only for timesyncd.
-Result<std::unique_ptr<NtpBackend>> makeNtpBackend(const config::NtpConfig& configuration,
-    const std::string& busAddress = {}, const std::filesystem::path& chronycPath = kDefaultChronycPath);
+// The backend ntp.backend names; the bus is connected on first use.
+Result<std::unique_ptr<NtpBackend>> makeNtpBackend(
+    const config::NtpConfig& configuration, const std::string& busAddress = {});
 
 } // namespace omni::ntp

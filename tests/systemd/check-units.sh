@@ -21,6 +21,20 @@ for unit in "$source_root/systemd/omni-provisiond.service" "$source_root/systemd
   awk -v e="$exposure" 'BEGIN { exit !(e <= 5.0) }' || { echo "$name: exposure $exposure is above 5.0"; exit 1; }
 done
 
+# The daemon's unit as issue 13 tightened it: no loop or mmc block devices
+# (the tests that need them add them in a drop-in), UMask=0077 (every file
+# others read gets its mode explicitly), no core dumps, and only the
+# /proc/sys/net subtree dhcpcd writes.
+daemon_unit="$source_root/systemd/omni-provisiond.service"
+unit_problem() { echo "omni-provisiond.service: $*"; exit 1; }
+grep -qE '^DeviceAllow=block-(loop|mmc)' "$daemon_unit" && unit_problem "allows block-loop or block-mmc"
+grep -qx 'UMask=0077' "$daemon_unit" || unit_problem "no UMask=0077"
+grep -qx 'LimitCORE=0' "$daemon_unit" || unit_problem "no LimitCORE=0"
+grep -qE '^ReadWritePaths=.*/proc/sys/net( |$)' "$daemon_unit" && unit_problem "all of /proc/sys/net is writable"
+grep -qx 'ReadWritePaths=/proc/sys/net/ipv4/conf' "$daemon_unit" || unit_problem "no ReadWritePaths=/proc/sys/net/ipv4/conf (dhcpcd's promote_secondaries)"
+grep -qx 'ProtectKernelTunables=yes' "$daemon_unit" || unit_problem "no ProtectKernelTunables=yes"
+echo "omni-provisiond.service: no loop/mmc devices, UMask=0077, LimitCORE=0, /proc/sys/net/ipv4/conf only"
+
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/usr/lib/systemd/catalog" "$root/var/lib/systemd/catalog"

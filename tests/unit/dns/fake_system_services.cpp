@@ -195,6 +195,22 @@ int restartUnit(sd_bus_message* message, void*, sd_bus_error* error)
     return sd_bus_reply_method_return(message, "o", "/org/freedesktop/systemd1/job/1");
 }
 
+// Read-only: not recorded. "--fail GetUnitFileState" plays a unit that is
+// not installed (systemd answers org.freedesktop.DBus.Error.FileNotFound).
+int getUnitFileState(sd_bus_message* message, void*, sd_bus_error* error)
+{
+    const char* unit = nullptr;
+    const int result = sd_bus_message_read(message, "s", &unit);
+    if (result < 0) {
+        return result;
+    }
+    if (failing.count("GetUnitFileState") != 0) {
+        return sd_bus_error_setf(
+            error, "org.freedesktop.DBus.Error.FileNotFound", "No such file or directory");
+    }
+    return sd_bus_reply_method_return(message, "s", "enabled");
+}
+
 const sd_bus_vtable resolveManagerVtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_METHOD("GetLink", "i", "o", getLink, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -206,6 +222,7 @@ const sd_bus_vtable resolveManagerVtable[] = {
 const sd_bus_vtable systemdManagerVtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_METHOD("RestartUnit", "ss", "o", restartUnit, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("GetUnitFileState", "s", "s", getUnitFileState, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_VTABLE_END,
 };
 

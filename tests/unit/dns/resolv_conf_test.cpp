@@ -135,20 +135,74 @@ TEST_F(ResolvConfTest, RestoreOfAnAbsentFileRemovesOurs)
     EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(path)));
 }
 
-TEST_F(ResolvConfTest, ASymlinkIsReplacedByOurFileAndComesBackOnRestore)
+TEST_F(ResolvConfTest, ASymlinksFinalTargetIsRewrittenInItsOwnDirectoryAndRestored)
 {
-    const auto target = directory / "resolvconf-managed";
+    // As the package sets it up: /etc/resolv.conf -> a file under the state
+    // directory, here through two links, the second one relative.
+    const auto state = directory / "state" / "dns";
+    std::filesystem::create_directories(state);
+    const auto target = state / "resolv.conf";
     writeFile(target, "nameserver 198.51.100.9\n");
-    std::filesystem::create_symlink("resolvconf-managed", path);
+    ASSERT_EQ(::chmod(target.c_str(), 0644), 0);
+    std::filesystem::create_symlink("dns/resolv.conf", directory / "state" / "current");
+    std::filesystem::create_symlink(directory / "state" / "current", path);
+    const auto before = identityOf(target);
+    auto snapshot = backend.snapshot({});
+    ASSERT_TRUE(snapshot) << snapshot.error().message;
+
+    const mode_t previous = ::umask(0077); // the unit's UMask
+    auto applied = backend.apply(servers({ "192.0.2.53" }));
+    ::umask(previous);
+    ASSERT_TRUE(applied) << applied.error().message;
+    EXPECT_TRUE(applied->changed);
+    // The links are untouched; the target was replaced by rename (new inode),
+    // stays 0644 under the unit's umask, and no temporary is left beside it.
+    ASSERT_TRUE(std::filesystem::is_symlink(path));
+    EXPECT_EQ(std::filesystem::read_symlink(path), directory / "state" / "current");
+    EXPECT_EQ(std::filesystem::read_symlink(directory / "state" / "current"), "dns/resolv.conf");
+    EXPECT_EQ(nameserversIn(readFile(target)), std::vector<std::string> { "192.0.2.53" });
+    EXPECT_NE(identityOf(target), before);
+    EXPECT_EQ(modeOf(target), 0644U);
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(state), {}), 1);
+    auto inForce = backend.serversInForce(0);
+    ASSERT_TRUE(inForce);
+    EXPECT_EQ(*inForce, std::vector<std::string> { "192.0.2.53" });
+
+    // The same servers again: nothing is rewritten.
+    const auto afterApply = identityOf(target);
+    auto again = backend.apply(servers({ "192.0.2.53" }));
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(again->changed);
+    EXPECT_EQ(identityOf(target), afterApply);
+
+    auto restored = backend.restore(*snapshot);
+    ASSERT_TRUE(restored) << restored.error().message;
+    EXPECT_TRUE(*restored);
+    EXPECT_EQ(readFile(target), "nameserver 198.51.100.9\n");
+    ASSERT_TRUE(std::filesystem::is_symlink(path));
+}
+
+TEST_F(ResolvConfTest, ADanglingSymlinksTargetIsCreated)
+{
+    std::filesystem::create_directories(directory / "state");
+    std::filesystem::create_symlink("state/resolv.conf", path);
     auto snapshot = backend.snapshot({});
     ASSERT_TRUE(snapshot);
     ASSERT_TRUE(backend.apply(servers({ "192.0.2.53" })));
-    EXPECT_FALSE(std::filesystem::is_symlink(path));
-    EXPECT_EQ(nameserversIn(readFile(path)), std::vector<std::string> { "192.0.2.53" });
-    EXPECT_EQ(readFile(target), "nameserver 198.51.100.9\n"); // the link's target is not written
+    EXPECT_EQ(nameserversIn(readFile(directory / "state" / "resolv.conf")),
+        std::vector<std::string> { "192.0.2.53" });
     ASSERT_TRUE(backend.restore(*snapshot));
-    ASSERT_TRUE(std::filesystem::is_symlink(path));
-    EXPECT_EQ(std::filesystem::read_symlink(path), "resolvconf-managed");
+    EXPECT_FALSE(std::filesystem::exists(directory / "state" / "resolv.conf"));
+    EXPECT_TRUE(std::filesystem::is_symlink(path));
+}
+
+TEST_F(ResolvConfTest, ASymlinkLoopIsNetworkApplyFailed)
+{
+    std::filesystem::create_symlink("b", path);
+    std::filesystem::create_symlink("resolv.conf", directory / "b");
+    auto applied = backend.apply(servers({ "192.0.2.53" }));
+    ASSERT_FALSE(applied);
+    EXPECT_EQ(applied.error().reason, ReasonCode::NetworkApplyFailed);
 }
 
 TEST_F(ResolvConfTest, ASymlinkIntoSystemdResolveIsRefusedWithAdvice)

@@ -1,6 +1,6 @@
 // The NTP backends: the timesyncd drop-in against a temporary directory and
 // a fake systemd manager on a private dbus-daemon; the chrony sources file
-// with a stand-in chronyc that records how it was called.
+// against the same fake manager.
 #include <sys/stat.h>
 
 #include <sstream>
@@ -42,7 +42,9 @@ TEST(NtpServerText, SplitsAPortOffAnIpv4AddressOnly)
     EXPECT_EQ(parseNtpServer("192.0.2.1:1123"), (NtpServer { "192.0.2.1", 1123 }));
 }
 
-class TimesyncdTest : public ::testing::Test {
+// Both backends restart their service through a fake systemd manager on a
+// private bus; `Backend` is made by the fixture's makeBackend().
+template <typename Backend> class BackendOnPrivateBus : public ::testing::Test {
 protected:
     void SetUp() override
     {
@@ -55,17 +57,27 @@ protected:
     void startServices(const FakeServicesOptions& options = {})
     {
         services = std::make_unique<FakeSystemServices>(*bus, options);
+        makeBackend();
+    }
+    virtual void makeBackend() = 0;
+
+    TemporaryDirectory directory;
+    std::unique_ptr<PrivateBus> bus;
+    std::unique_ptr<FakeSystemServices> services;
+    std::unique_ptr<Backend> backend;
+};
+
+class TimesyncdTest : public BackendOnPrivateBus<TimesyncdBackend> {
+protected:
+    void makeBackend() override
+    {
         auto opened = TimesyncdBackend::open(dropInDirectory, bus->address());
         ASSERT_TRUE(opened) << opened.error().message;
         backend = std::move(*opened);
     }
 
-    TemporaryDirectory directory;
     std::filesystem::path dropInDirectory = directory / "timesyncd.conf.d";
     std::filesystem::path dropIn = dropInDirectory / "50-omni-provision.conf";
-    std::unique_ptr<PrivateBus> bus;
-    std::unique_ptr<FakeSystemServices> services;
-    std::unique_ptr<TimesyncdBackend> backend;
 };
 
 TEST_F(TimesyncdTest, WritesTheDropInAndRestartsTimesyncd)
@@ -168,93 +180,146 @@ TEST_F(TimesyncdTest, ARefusedRestartIsNetworkApplyFailed)
     EXPECT_NE(applied.error().message.find("AccessDenied"), std::string::npos) << applied.error().message;
 }
 
-class ChronyTest : public ::testing::Test {
+const Calls kRestartChrony { "RestartUnit chrony.service replace" };
+
+// chrony.service is restarted over D-Bus like timesyncd (chronyc cannot
+// reach chronyd's socket under the hardened unit).
+class ChronyTest : public BackendOnPrivateBus<ChronyBackend> {
 protected:
     void SetUp() override
     {
-        // A stand-in chronyc: records its arguments, or fails like the real
-        // one does when chronyd is not running.
-        writeFile(chronyc,
-            "#!/bin/sh\necho \"$@\" >> '" + (directory / "chronyc.calls").string() + "'\nif [ -e '"
-                + (directory / "fail").string()
-                + "' ]; then echo '506 Cannot talk to daemon' >&2; exit 1; fi\nexit 0\n");
-        ASSERT_EQ(::chmod(chronyc.c_str(), 0755), 0);
+        BackendOnPrivateBus::SetUp();
+        std::filesystem::create_directories(sourcesDirectory);
     }
+    void makeBackend() override { backend = std::make_unique<ChronyBackend>(sources, bus->address()); }
 
-    Calls chronycCalls() const
-    {
-        Calls lines;
-        std::istringstream text(readFile(directory / "chronyc.calls"));
-        for (std::string line; std::getline(text, line);) {
-            lines.push_back(line);
-        }
-        return lines;
-    }
-
-    TemporaryDirectory directory;
-    std::filesystem::path chronyc = directory / "chronyc";
-    std::filesystem::path sources = directory / "omni-provision.sources";
-    ChronyBackend backend { sources, chronyc };
+    std::filesystem::path sourcesDirectory = directory / "sources.d";
+    std::filesystem::path sources = sourcesDirectory / "omni-provision.sources";
 };
 
-TEST_F(ChronyTest, WritesServerLinesWithPortsAndReloadsSources)
+TEST_F(ChronyTest, WritesServerLinesWithPortsAndRestartsChrony)
 {
-    auto applied = backend.apply(replace({ "ntp1.example.com", "192.0.2.1:1123", "192.0.2.2:123" }));
+    startServices();
+    auto applied = backend->apply(replace({ "ntp1.example.com", "192.0.2.1:1123", "192.0.2.2:123" }));
     ASSERT_TRUE(applied) << applied.error().message;
     EXPECT_TRUE(applied->changed);
     EXPECT_TRUE(applied->warnings.empty());
     EXPECT_EQ(readFile(sources),
         "# managed by omni-provision\nserver ntp1.example.com iburst\nserver 192.0.2.1 iburst port 1123\n"
         "server 192.0.2.2 iburst\n");
-    EXPECT_EQ(chronycCalls(), Calls { "reload sources" });
-    auto inForce = backend.serversInForce();
+    struct stat status { };
+    ASSERT_EQ(::stat(sources.c_str(), &status), 0);
+    EXPECT_EQ(status.st_mode & 07777, 0644U);
+    EXPECT_EQ(services->calls(), kRestartChrony);
+    auto inForce = backend->serversInForce();
     ASSERT_TRUE(inForce);
     EXPECT_EQ(
         inForce->value(), (std::vector<std::string> { "ntp1.example.com", "192.0.2.1:1123", "192.0.2.2" }));
 }
 
-TEST_F(ChronyTest, TheSameServersAgainNeitherRewriteNorReload)
+TEST_F(ChronyTest, TheSameServersAgainNeitherRewriteNorRestart)
 {
-    ASSERT_TRUE(backend.apply(replace({ "192.0.2.1" })));
+    startServices();
+    ASSERT_TRUE(backend->apply(replace({ "192.0.2.1" })));
     const auto before = identityOf(sources);
-    auto again = backend.apply(replace({ "192.0.2.1" }));
+    auto again = backend->apply(replace({ "192.0.2.1" }));
     ASSERT_TRUE(again);
     EXPECT_FALSE(again->changed);
     EXPECT_EQ(identityOf(sources), before);
-    EXPECT_EQ(chronycCalls(), Calls { "reload sources" });
+    EXPECT_EQ(services->calls(), kRestartChrony);
 }
 
-TEST_F(ChronyTest, AnEmptyListRemovesTheFileAndReloads)
+TEST_F(ChronyTest, AnEmptyListRemovesTheFileAndRestarts)
 {
-    ASSERT_TRUE(backend.apply(replace({ "192.0.2.1" })));
-    auto removed = backend.apply(removeOverride());
+    startServices();
+    ASSERT_TRUE(backend->apply(replace({ "192.0.2.1" })));
+    auto removed = backend->apply(removeOverride());
     ASSERT_TRUE(removed);
     EXPECT_TRUE(removed->changed);
     EXPECT_FALSE(std::filesystem::exists(sources));
-    EXPECT_EQ(chronycCalls(), (Calls { "reload sources", "reload sources" }));
+    EXPECT_EQ(services->calls(), (Calls { kRestartChrony[0], kRestartChrony[0] }));
+    // Nothing left to remove: no restart, no check.
+    auto again = backend->apply(removeOverride());
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(again->changed);
+    EXPECT_EQ(services->calls().size(), 2U);
 }
 
-TEST_F(ChronyTest, AFailingChronycIsNetworkApplyFailedWithItsStderr)
+TEST_F(ChronyTest, ARefusedRestartIsNetworkApplyFailed)
 {
-    writeFile(directory / "fail", "");
-    auto applied = backend.apply(replace({ "192.0.2.1" }));
+    startServices({ { "RestartUnit" }, {} });
+    auto applied = backend->apply(replace({ "192.0.2.1" }));
     ASSERT_FALSE(applied);
     EXPECT_EQ(applied.error().reason, ReasonCode::NetworkApplyFailed);
-    EXPECT_NE(applied.error().message.find("506 Cannot talk to daemon"), std::string::npos)
+    EXPECT_NE(applied.error().message.find("RestartUnit chrony.service"), std::string::npos)
         << applied.error().message;
-    EXPECT_NE(applied.error().message.find("exit 1"), std::string::npos) << applied.error().message;
 }
 
-TEST_F(ChronyTest, RestoreBringsBackTheAbsenceAndReloads)
+TEST_F(ChronyTest, NoSystemdManagerOnTheBusFailsBeforeTheFileIsWritten)
 {
-    auto snapshot = backend.snapshot();
+    // A bus without org.freedesktop.systemd1: the step and its rollback
+    // could not restart chrony, so nothing is written.
+    makeBackend();
+    auto snapshot = backend->snapshot();
     ASSERT_TRUE(snapshot);
-    ASSERT_TRUE(backend.apply(replace({ "192.0.2.1" })));
-    auto restored = backend.restore(*snapshot);
+    auto applied = backend->apply(replace({ "192.0.2.1" }));
+    ASSERT_FALSE(applied);
+    EXPECT_EQ(applied.error().reason, ReasonCode::NetworkApplyFailed);
+    EXPECT_NE(applied.error().message.find("org.freedesktop.systemd1"), std::string::npos)
+        << applied.error().message;
+    EXPECT_FALSE(std::filesystem::exists(sources));
+    auto restored = backend->restore(*snapshot);
+    ASSERT_TRUE(restored) << restored.error().message;
+    EXPECT_FALSE(*restored);
+}
+
+TEST_F(ChronyTest, AUnitThatIsNotInstalledFailsBeforeTheFileIsWritten)
+{
+    startServices({ { "GetUnitFileState" }, {} });
+    auto applied = backend->apply(replace({ "192.0.2.1" }));
+    ASSERT_FALSE(applied);
+    EXPECT_EQ(applied.error().reason, ReasonCode::NetworkApplyFailed);
+    EXPECT_NE(applied.error().message.find("chrony.service cannot be restarted"), std::string::npos)
+        << applied.error().message;
+    EXPECT_FALSE(std::filesystem::exists(sources));
+    EXPECT_EQ(services->calls(), Calls {});
+}
+
+TEST_F(TimesyncdTest, AUnitThatIsNotInstalledFailsBeforeTheDropInIsWritten)
+{
+    startServices({ { "GetUnitFileState" }, {} });
+    auto applied = backend->apply(replace({ "192.0.2.123" }));
+    ASSERT_FALSE(applied);
+    EXPECT_NE(
+        applied.error().message.find("systemd-timesyncd.service cannot be restarted"), std::string::npos)
+        << applied.error().message;
+    EXPECT_FALSE(std::filesystem::exists(dropIn));
+    EXPECT_EQ(services->calls(), Calls {});
+}
+
+TEST_F(ChronyTest, AMissingSourcesDirectoryFailsBeforeAnythingNamingIt)
+{
+    startServices();
+    ChronyBackend missing(directory / "absent" / "omni-provision.sources", bus->address());
+    auto applied = missing.apply(replace({ "192.0.2.1" }));
+    ASSERT_FALSE(applied);
+    EXPECT_EQ(applied.error().reason, ReasonCode::NetworkApplyFailed);
+    EXPECT_NE(applied.error().message.find((directory / "absent").string()), std::string::npos)
+        << applied.error().message;
+    EXPECT_EQ(services->calls(), Calls {});
+}
+
+TEST_F(ChronyTest, RestoreBringsBackTheAbsenceAndRestarts)
+{
+    startServices();
+    auto snapshot = backend->snapshot();
+    ASSERT_TRUE(snapshot);
+    ASSERT_TRUE(backend->apply(replace({ "192.0.2.1" })));
+    auto restored = backend->restore(*snapshot);
     ASSERT_TRUE(restored) << restored.error().message;
     EXPECT_TRUE(*restored);
     EXPECT_FALSE(std::filesystem::exists(sources));
-    EXPECT_EQ(chronycCalls(), (Calls { "reload sources", "reload sources" }));
+    EXPECT_EQ(services->calls(), (Calls { kRestartChrony[0], kRestartChrony[0] }));
 }
 
 TEST(NtpSelection, FollowsTheConfiguration)
