@@ -15,8 +15,8 @@
 
 #include "config/config.hpp"
 #include "daemon/agent/provisioning_agent.hpp"
-#include "daemon/log/journal.hpp"
 #include "daemon/agent/trust_store.hpp"
+#include "daemon/log/journal.hpp"
 #include "daemon/network/kernel_network.hpp"
 #include "drivers/led/status_led.hpp"
 #include "drivers/udev/stick_monitor.hpp"
