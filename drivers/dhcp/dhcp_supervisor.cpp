@@ -82,7 +82,9 @@ bool waitForExit(pid_t pid, std::chrono::milliseconds timeout, bool ourChild = t
     const int exitFd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
     pollfd exited { exitFd, POLLIN, 0 };
     while (!reaped()) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        // Rounded up: a truncated remainder would give up to 1 ms before the
+        // bound, and a client would be killed before its time was up.
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
         if (left.count() <= 0) {
             if (exitFd >= 0) {
                 ::close(exitFd);
