@@ -42,6 +42,8 @@ std::string_view toString(DnsBackend backend)
 std::string_view toString(NtpBackend backend)
 {
     switch (backend) {
+    case NtpBackend::Auto:
+        return "auto";
     case NtpBackend::Timesyncd:
         return "timesyncd";
     case NtpBackend::Chrony:
@@ -67,7 +69,8 @@ namespace {
 
 constexpr std::array kDnsBackends { DnsBackend::Auto, DnsBackend::Resolved, DnsBackend::ResolvConf,
     DnsBackend::None };
-constexpr std::array kNtpBackends { NtpBackend::Timesyncd, NtpBackend::Chrony, NtpBackend::None };
+constexpr std::array kNtpBackends { NtpBackend::Auto, NtpBackend::Timesyncd, NtpBackend::Chrony,
+    NtpBackend::None };
 constexpr std::array kAfterSuccessActions { AfterSuccess::Keep, AfterSuccess::Rename };
 
 template <class Enum, std::size_t N>

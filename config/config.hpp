@@ -33,11 +33,11 @@ inline constexpr std::size_t kMaxNodeCount = 10000;
 inline constexpr std::string_view kDefaultMainFile = "/etc/omni-provision/config.yaml";
 
 enum class DnsBackend { Auto, Resolved, ResolvConf, None };
-enum class NtpBackend { Timesyncd, Chrony, None };
+enum class NtpBackend { Auto, Timesyncd, Chrony, None };
 enum class AfterSuccess { Keep, Rename };
 
 std::string_view toString(DnsBackend backend); // "auto", "resolved", "resolv.conf", "none"
-std::string_view toString(NtpBackend backend); // "timesyncd", "chrony", "none"
+std::string_view toString(NtpBackend backend); // "auto", "timesyncd", "chrony", "none"
 std::string_view toString(AfterSuccess action); // "keep", "rename"
 std::optional<DnsBackend> dnsBackendFromString(std::string_view text);
 std::optional<NtpBackend> ntpBackendFromString(std::string_view text);
@@ -75,7 +75,7 @@ struct DnsConfig {
 };
 
 struct NtpConfig {
-    NtpBackend backend = NtpBackend::Timesyncd;
+    NtpBackend backend = NtpBackend::Auto;
     std::filesystem::path timesyncdDropInDirectory = "/etc/systemd/timesyncd.conf.d";
     std::filesystem::path chronySourcesPath = "/etc/chrony/sources.d/omni-provision.sources";
 

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <utility>
 
 #include <unistd.h>
 
@@ -185,7 +186,7 @@ Result<NtpSnapshot> TimesyncdBackend::snapshot()
     if (!file) {
         return tl::unexpected(std::move(file.error()).withContext("NTP (timesyncd): snapshot"));
     }
-    return NtpSnapshot { std::move(*file) };
+    return NtpSnapshot { std::move(*file), "timesyncd" };
 }
 
 Result<NtpApplyOutcome> TimesyncdBackend::apply(const network::NtpPlan& plan)
@@ -304,7 +305,7 @@ Result<NtpSnapshot> ChronyBackend::snapshot()
     if (!file) {
         return tl::unexpected(std::move(file.error()).withContext("NTP (chrony): snapshot"));
     }
-    return NtpSnapshot { std::move(*file) };
+    return NtpSnapshot { std::move(*file), "chrony" };
 }
 
 Result<NtpApplyOutcome> ChronyBackend::apply(const network::NtpPlan& plan)
@@ -392,6 +393,109 @@ Result<std::optional<std::vector<std::string>>> ChronyBackend::serversInForce()
     return std::optional<std::vector<std::string>>(std::move(servers));
 }
 
+// ---- auto --------------------------------------------------------------------------------------
+
+AutoNtpBackend::AutoNtpBackend(const config::NtpConfig& configuration, const std::string& busAddress)
+    : chrony_(configuration.chronySourcesPath, busAddress)
+    , timesyncd_(configuration.timesyncdDropInDirectory, busAddress)
+    , chronyProbe_("NTP (auto)", std::string(kChronyUnit), busAddress)
+    , timesyncdProbe_("NTP (auto)", std::string(kTimesyncdUnit), busAddress)
+    , chronySourcesPath_(configuration.chronySourcesPath)
+    , timesyncdDropIn_(configuration.timesyncdDropInDirectory / kTimesyncdDropInName)
+{
+}
+
+Result<NtpBackend*> AutoNtpBackend::choose()
+{
+    auto chrony = chronyProbe_.check();
+    if (chrony) {
+        name_ = "auto: chrony";
+        return &chrony_;
+    }
+    auto timesyncd = timesyncdProbe_.check();
+    if (timesyncd) {
+        name_ = "auto: timesyncd";
+        return &timesyncd_;
+    }
+    name_ = "auto";
+    return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
+        "NTP (auto): neither " + std::string(kChronyUnit) + " nor " + std::string(kTimesyncdUnit)
+            + " is installed, so nothing was changed; install chrony or systemd-timesyncd, or set "
+              "ntp.backend (none: leave NTP alone) ["
+            + chrony.error().message + "] [" + timesyncd.error().message + "]",
+        "ntp.backend");
+}
+
+NtpBackend* AutoNtpBackend::byName(std::string_view name)
+{
+    if (name == chrony_.name()) {
+        return &chrony_;
+    }
+    if (name == timesyncd_.name()) {
+        return &timesyncd_;
+    }
+    return nullptr;
+}
+
+Result<NtpSnapshot> AutoNtpBackend::snapshot()
+{
+    chosenBySnapshot_ = nullptr;
+    auto chosen = choose();
+    if (!chosen) {
+        // Not an error yet: a plan that touches nothing needs no backend;
+        // apply() reports it when one is needed.
+        return NtpSnapshot {};
+    }
+    chosenBySnapshot_ = *chosen;
+    return (*chosen)->snapshot();
+}
+
+Result<NtpApplyOutcome> AutoNtpBackend::apply(const network::NtpPlan& plan)
+{
+    NtpBackend* backend = std::exchange(chosenBySnapshot_, nullptr);
+    if (plan.action == network::NtpAction::Untouched) {
+        return NtpApplyOutcome {};
+    }
+    if (backend == nullptr) {
+        auto chosen = choose();
+        if (!chosen) {
+            const auto exists = [](const std::filesystem::path& path) {
+                return std::filesystem::exists(std::filesystem::symlink_status(path));
+            };
+            if (plan.action == network::NtpAction::RemoveOverride && !exists(chronySourcesPath_)
+                && !exists(timesyncdDropIn_)) {
+                return NtpApplyOutcome {}; // no override of ours to remove
+            }
+            return tl::unexpected(std::move(chosen.error()));
+        }
+        backend = *chosen;
+    }
+    return backend->apply(plan);
+}
+
+Result<bool> AutoNtpBackend::restore(const NtpSnapshot& snapshot)
+{
+    NtpBackend* backend = byName(snapshot.backend);
+    if (backend == nullptr) {
+        return false; // taken when neither service was there: nothing was changed
+    }
+    return backend->restore(snapshot);
+}
+
+Result<std::optional<std::vector<std::string>>> AutoNtpBackend::serversInForce()
+{
+    auto chosen = choose();
+    if (chosen) {
+        return (*chosen)->serversInForce();
+    }
+    // Neither service: report an override of ours if one is left behind.
+    auto chrony = chrony_.serversInForce();
+    if (!chrony || chrony->has_value()) {
+        return chrony;
+    }
+    return timesyncd_.serversInForce();
+}
+
 // ---- selection ---------------------------------------------------------------------------------
 
 Result<std::unique_ptr<NtpBackend>> makeNtpBackend(
@@ -408,6 +512,8 @@ Result<std::unique_ptr<NtpBackend>> makeNtpBackend(
     case config::NtpBackend::Chrony:
         return std::unique_ptr<NtpBackend>(
             std::make_unique<ChronyBackend>(configuration.chronySourcesPath, busAddress));
+    case config::NtpBackend::Auto:
+        return std::unique_ptr<NtpBackend>(std::make_unique<AutoNtpBackend>(configuration, busAddress));
     case config::NtpBackend::None:
         break;
     }

@@ -13,6 +13,11 @@
 //               over D-Bus like timesyncd. Not `chronyc reload sources`:
 //               under the hardened unit /run/chrony is read-only, so chronyc
 //               falls back to UDP and chronyd answers "501 Not authorised";
+//  * auto       chrony when chrony.service is installed (the manager answers
+//               GetUnitFileState for it), else timesyncd when
+//               systemd-timesyncd.service is; neither is an error naming
+//               both, before anything changes. Decided again at every
+//               transaction (see AutoNtpBackend);
 //  * none       nothing is touched.
 //
 // Before a step changes anything, the path it and its rollback go through
@@ -79,6 +84,7 @@ Result<void> checkWritableDirectory(const std::string& label, const std::filesys
 
 struct NtpSnapshot {
     std::optional<system_support::FileSnapshot> file;
+    std::string backend; // the backend that took it, for `auto`: "timesyncd", "chrony", empty
 };
 
 struct NtpApplyOutcome {
@@ -160,6 +166,45 @@ public:
     {
         return std::optional<std::vector<std::string>> {};
     }
+};
+
+// ---- auto --------------------------------------------------------------------------------------
+
+// ntp.backend: auto. The choice is made at every transaction, not once at
+// start or reload: an integrator may install chrony (removing timesyncd)
+// after the daemon started, and the next provisioning must follow without a
+// restart or reload; the probe is one read-only D-Bus call. snapshot()
+// chooses and records the choice in the snapshot, so the apply() that
+// follows and a restore() go through the same backend; an apply() without a
+// snapshot before it chooses afresh. name() says what was chosen last
+// ("auto: chrony", "auto: timesyncd", "auto" before any choice).
+class AutoNtpBackend final : public NtpBackend {
+public:
+    // `busAddress` empty: the system bus.
+    AutoNtpBackend(const config::NtpConfig& configuration, const std::string& busAddress = {});
+
+    std::string_view name() const override { return name_; }
+    Result<NtpSnapshot> snapshot() override;
+    Result<NtpApplyOutcome> apply(const network::NtpPlan& plan) override;
+    Result<bool> restore(const NtpSnapshot& snapshot) override;
+    Result<std::optional<std::vector<std::string>>> serversInForce() override;
+
+    // The backend auto picks now: chrony when chrony.service is installed,
+    // else timesyncd when systemd-timesyncd.service is; NETWORK_APPLY_FAILED
+    // naming both services otherwise.
+    Result<NtpBackend*> choose();
+
+private:
+    NtpBackend* byName(std::string_view name);
+
+    ChronyBackend chrony_;
+    TimesyncdBackend timesyncd_;
+    UnitRestarter chronyProbe_;
+    UnitRestarter timesyncdProbe_;
+    std::filesystem::path chronySourcesPath_;
+    std::filesystem::path timesyncdDropIn_;
+    NtpBackend* chosenBySnapshot_ = nullptr; // for the apply() right after snapshot()
+    std::string name_ = "auto";
 };
 
 // The backend ntp.backend names; the bus is connected on first use.

@@ -62,7 +62,7 @@ TEST(ConfigDefaults, MatchTheDocumentedSchema)
     EXPECT_EQ(config.interfaces.ethernet1.routeMetric, 200U);
     EXPECT_EQ(config.dns.backend, DnsBackend::Auto);
     EXPECT_EQ(config.dns.resolvConfPath, "/etc/resolv.conf");
-    EXPECT_EQ(config.ntp.backend, NtpBackend::Timesyncd);
+    EXPECT_EQ(config.ntp.backend, NtpBackend::Auto);
     EXPECT_EQ(config.ntp.timesyncdDropInDirectory, "/etc/systemd/timesyncd.conf.d");
     EXPECT_EQ(config.ntp.chronySourcesPath, "/etc/chrony/sources.d/omni-provision.sources");
     EXPECT_EQ(config.dhcp.dhcpcdPath, "/usr/sbin/dhcpcd");
@@ -80,7 +80,8 @@ TEST(ConfigEnums, RoundTripThroughText)
         { DnsBackend::Auto, DnsBackend::Resolved, DnsBackend::ResolvConf, DnsBackend::None }) {
         EXPECT_EQ(dnsBackendFromString(toString(backend)), backend);
     }
-    for (NtpBackend backend : { NtpBackend::Timesyncd, NtpBackend::Chrony, NtpBackend::None }) {
+    for (NtpBackend backend :
+        { NtpBackend::Auto, NtpBackend::Timesyncd, NtpBackend::Chrony, NtpBackend::None }) {
         EXPECT_EQ(ntpBackendFromString(toString(backend)), backend);
     }
     for (AfterSuccess action : { AfterSuccess::Keep, AfterSuccess::Rename }) {
@@ -258,7 +259,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, WrongValue,
     testing::Values(ValueCase { "dns", "backend", "systemd", { "one of auto, resolved, resolv.conf, none" } },
         ValueCase { "dns", "backend", "Auto", { "one of auto, resolved, resolv.conf, none" } },
         ValueCase { "dns", "resolv_conf_path", "etc/resolv.conf", { "absolute path" } },
-        ValueCase { "ntp", "backend", "ntpd", { "one of timesyncd, chrony, none", "\"ntpd\"" } },
+        ValueCase { "ntp", "backend", "ntpd", { "one of auto, timesyncd, chrony, none", "\"ntpd\"" } },
         ValueCase { "ntp", "timesyncd_dropin_dir", "timesyncd.conf.d", { "absolute path" } },
         ValueCase { "ntp", "chrony_sources_path", "\"\"", { "absolute path" } },
         ValueCase { "dhcp", "dhcpcd_path", "dhcpcd", { "absolute path" } },

@@ -6,7 +6,7 @@
 // "ready" on stdout once both names are owned.
 //
 //   fake-system-services --address ADDR --log FILE [--fail METHOD]...
-//                        [--link IFINDEX=ADDRESS,ADDRESS]...
+//                        [--missing-unit UNIT]... [--link IFINDEX=ADDRESS,ADDRESS]...
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
@@ -30,6 +30,7 @@ struct Address {
 
 std::string logPath;
 std::set<std::string> failing;
+std::set<std::string> missingUnits; // --missing-unit: GetUnitFileState says not installed
 std::map<int, std::vector<Address>> links;
 std::set<int> exportedLinks;
 
@@ -195,8 +196,8 @@ int restartUnit(sd_bus_message* message, void*, sd_bus_error* error)
     return sd_bus_reply_method_return(message, "o", "/org/freedesktop/systemd1/job/1");
 }
 
-// Read-only: not recorded. "--fail GetUnitFileState" plays a unit that is
-// not installed (systemd answers org.freedesktop.DBus.Error.FileNotFound).
+// Read-only: not recorded. "--fail GetUnitFileState" plays every unit as
+// not installed, "--missing-unit UNIT" that one (systemd answers org.freedesktop.DBus.Error.FileNotFound).
 int getUnitFileState(sd_bus_message* message, void*, sd_bus_error* error)
 {
     const char* unit = nullptr;
@@ -204,7 +205,7 @@ int getUnitFileState(sd_bus_message* message, void*, sd_bus_error* error)
     if (result < 0) {
         return result;
     }
-    if (failing.count("GetUnitFileState") != 0) {
+    if (failing.count("GetUnitFileState") != 0 || missingUnits.count(unit) != 0) {
         return sd_bus_error_setf(
             error, "org.freedesktop.DBus.Error.FileNotFound", "No such file or directory");
     }
@@ -265,6 +266,8 @@ int main(int argc, char** argv)
             logPath = value;
         } else if (option == "--fail") {
             failing.insert(value);
+        } else if (option == "--missing-unit") {
+            missingUnits.insert(value);
         } else if (option == "--link") {
             if (!parseLink(value)) {
                 std::fprintf(stderr, "bad --link %s\n", value.c_str());

@@ -75,6 +75,9 @@ FakeSystemServices::FakeSystemServices(const PrivateBus& bus, const FakeServices
     for (const std::string& method : options.failMethods) {
         arguments.insert(arguments.end(), { "--fail", method });
     }
+    for (const std::string& unit : options.missingUnits) {
+        arguments.insert(arguments.end(), { "--missing-unit", unit });
+    }
     for (const std::string& link : options.initialLinks) {
         arguments.insert(arguments.end(), { "--link", link });
     }

@@ -33,6 +33,8 @@ struct FakeServicesOptions {
     std::vector<std::string> failMethods; // answered with org.freedesktop.DBus.Error.AccessDenied
     // Servers a link has before the test: "IFINDEX=ADDRESS,ADDRESS".
     std::vector<std::string> initialLinks;
+    // Units GetUnitFileState answers as not installed (FileNotFound).
+    std::vector<std::string> missingUnits {};
 };
 
 class FakeSystemServices {

@@ -322,6 +322,121 @@ TEST_F(ChronyTest, RestoreBringsBackTheAbsenceAndRestarts)
     EXPECT_EQ(services->calls(), (Calls { kRestartChrony[0], kRestartChrony[0] }));
 }
 
+// ntp.backend: auto against the fake manager: which units are "installed"
+// is what GetUnitFileState answers.
+class AutoTest : public BackendOnPrivateBus<AutoNtpBackend> {
+protected:
+    void SetUp() override
+    {
+        BackendOnPrivateBus::SetUp();
+        std::filesystem::create_directories(configuration.timesyncdDropInDirectory);
+        std::filesystem::create_directories(configuration.chronySourcesPath.parent_path());
+    }
+    void startWithout(std::vector<std::string> missingUnits)
+    {
+        FakeServicesOptions options;
+        options.missingUnits = std::move(missingUnits);
+        startServices(options);
+    }
+    void makeBackend() override { backend = std::make_unique<AutoNtpBackend>(configuration, bus->address()); }
+
+    config::NtpConfig configuration { config::NtpBackend::Auto, directory / "timesyncd.conf.d",
+        directory / "sources.d" / "omni-provision.sources" };
+    std::filesystem::path dropIn = configuration.timesyncdDropInDirectory / "50-omni-provision.conf";
+};
+
+TEST_F(AutoTest, PicksChronyWhenItsServiceIsInstalled)
+{
+    startServices(); // both units answer: chrony wins
+    auto snapshot = backend->snapshot();
+    ASSERT_TRUE(snapshot) << snapshot.error().message;
+    auto applied = backend->apply(replace({ "192.0.2.1" }));
+    ASSERT_TRUE(applied) << applied.error().message;
+    EXPECT_TRUE(applied->changed);
+    EXPECT_EQ(backend->name(), "auto: chrony");
+    EXPECT_EQ(
+        readFile(configuration.chronySourcesPath), "# managed by omni-provision\nserver 192.0.2.1 iburst\n");
+    EXPECT_FALSE(std::filesystem::exists(dropIn));
+    EXPECT_EQ(services->calls(), kRestartChrony);
+    // The rollback goes through the backend that took the snapshot.
+    auto restored = backend->restore(*snapshot);
+    ASSERT_TRUE(restored) << restored.error().message;
+    EXPECT_TRUE(*restored);
+    EXPECT_FALSE(std::filesystem::exists(configuration.chronySourcesPath));
+}
+
+TEST_F(AutoTest, PicksChronyWhenTimesyncdIsMissing)
+{
+    startWithout({ "systemd-timesyncd.service" });
+    auto applied = backend->apply(replace({ "192.0.2.1" }));
+    ASSERT_TRUE(applied) << applied.error().message;
+    EXPECT_EQ(backend->name(), "auto: chrony");
+    EXPECT_TRUE(std::filesystem::exists(configuration.chronySourcesPath));
+    EXPECT_EQ(services->calls(), kRestartChrony);
+}
+
+TEST_F(AutoTest, PicksTimesyncdWhenOnlyItIsInstalled)
+{
+    startWithout({ "chrony.service" });
+    ASSERT_TRUE(backend->snapshot());
+    auto applied = backend->apply(replace({ "192.0.2.123" }));
+    ASSERT_TRUE(applied) << applied.error().message;
+    EXPECT_EQ(backend->name(), "auto: timesyncd");
+    EXPECT_EQ(readFile(dropIn), "# managed by omni-provision\n[Time]\nNTP=192.0.2.123\n");
+    EXPECT_FALSE(std::filesystem::exists(configuration.chronySourcesPath));
+    EXPECT_EQ(services->calls(), kRestart);
+    auto inForce = backend->serversInForce();
+    ASSERT_TRUE(inForce);
+    EXPECT_EQ(inForce->value(), (std::vector<std::string> { "192.0.2.123" }));
+}
+
+TEST_F(AutoTest, NeitherServiceFailsNamingBothAndChangesNothing)
+{
+    startWithout({ "chrony.service", "systemd-timesyncd.service" });
+    auto snapshot = backend->snapshot();
+    ASSERT_TRUE(snapshot) << snapshot.error().message;
+    auto applied = backend->apply(replace({ "192.0.2.1" }));
+    ASSERT_FALSE(applied);
+    EXPECT_EQ(applied.error().reason, ReasonCode::NetworkApplyFailed);
+    const std::string& message = applied.error().message;
+    for (const char* expected : { "chrony.service", "systemd-timesyncd.service",
+             "install chrony or systemd-timesyncd", "ntp.backend", "nothing was changed" }) {
+        EXPECT_NE(message.find(expected), std::string::npos) << expected << " in " << message;
+    }
+    EXPECT_FALSE(std::filesystem::exists(configuration.chronySourcesPath));
+    EXPECT_FALSE(std::filesystem::exists(dropIn));
+    EXPECT_EQ(services->calls(), Calls {});
+    auto restored = backend->restore(*snapshot);
+    ASSERT_TRUE(restored);
+    EXPECT_FALSE(*restored);
+    // A manifest without NtpServers, or an empty list with no override of
+    // ours, needs neither service.
+    auto untouched = backend->apply({ network::NtpAction::Untouched, {} });
+    ASSERT_TRUE(untouched) << untouched.error().message;
+    EXPECT_FALSE(untouched->changed);
+    auto removed = backend->apply(removeOverride());
+    ASSERT_TRUE(removed) << removed.error().message;
+    EXPECT_FALSE(removed->changed);
+    EXPECT_EQ(services->calls(), Calls {});
+}
+
+TEST_F(AutoTest, ChoosesAgainAtEveryTransaction)
+{
+    // Installed later: the first provisioning sees timesyncd only, a later
+    // one chrony, with the same backend object (no restart or reload).
+    startWithout({ "chrony.service" });
+    ASSERT_TRUE(backend->snapshot());
+    ASSERT_TRUE(backend->apply(replace({ "192.0.2.1" })));
+    EXPECT_EQ(backend->name(), "auto: timesyncd");
+    services.reset();
+    services = std::make_unique<FakeSystemServices>(*bus);
+    ASSERT_TRUE(backend->snapshot());
+    auto applied = backend->apply(replace({ "192.0.2.1" }));
+    ASSERT_TRUE(applied) << applied.error().message;
+    EXPECT_EQ(backend->name(), "auto: chrony");
+    EXPECT_TRUE(std::filesystem::exists(configuration.chronySourcesPath));
+}
+
 TEST(NtpSelection, FollowsTheConfiguration)
 {
     TemporaryDirectory directory;
@@ -335,6 +450,11 @@ TEST(NtpSelection, FollowsTheConfiguration)
     auto none = makeNtpBackend(configuration);
     ASSERT_TRUE(none);
     EXPECT_EQ((*none)->name(), "none");
+    configuration.backend = config::NtpBackend::Auto;
+    auto automatic = makeNtpBackend(configuration);
+    ASSERT_TRUE(automatic);
+    EXPECT_EQ((*automatic)->name(), "auto"); // nothing chosen before a transaction
+    EXPECT_EQ(config::NtpConfig {}.backend, config::NtpBackend::Auto); // the default
     auto applied = (*none)->apply(replace({ "192.0.2.1" }));
     ASSERT_TRUE(applied);
     EXPECT_FALSE(applied->changed);
