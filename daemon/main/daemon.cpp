@@ -140,14 +140,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options)
     return daemon;
 }
 
-Daemon::~Daemon()
-{
-    sd_event_source_unref(queueSource_);
-    sd_event_source_unref(dhcpRestartTimer_);
-    sd_event_source_unref(leaseWatch_);
-    sd_event_source_unref(udevSource_);
-    sd_event_unref(event_);
-}
+Daemon::~Daemon() = default;
 
 void Daemon::logNotes(const std::vector<ConfigurationNote>& notes) const
 {
@@ -172,7 +165,7 @@ Result<void> Daemon::applyConfiguration(CheckedConfiguration checked)
     }
     // The monitor exists once the loop runs (run() opens the first one).
     std::optional<udev::StickMonitor> monitor;
-    sd_event_source* monitorSource = nullptr;
+    EventSource monitorSource;
     if (event_ && monitor_ && configuration.usb != config_.usb) {
         auto opened = udev::StickMonitor::open(udev::StickPolicy { configuration.usb.connectorIdPath,
             configuration.usb.requireSuperSpeed, configuration.usb.filesystems });
@@ -182,7 +175,7 @@ Result<void> Daemon::applyConfiguration(CheckedConfiguration checked)
         auto watched = watchMonitor(*monitor);
         if (!watched)
             return tl::unexpected(watched.error());
-        monitorSource = *watched;
+        monitorSource = std::move(*watched);
     }
     auto state = std::make_unique<state::DeviceState>(configuration.stateDirectory);
     auto agent = std::make_unique<agent::ProvisioningAgent>(
@@ -199,22 +192,21 @@ Result<void> Daemon::applyConfiguration(CheckedConfiguration checked)
     trust_ = std::move(checked.trust);
     led_ = std::move(led);
     if (monitor) {
-        sd_event_source_unref(udevSource_);
-        udevSource_ = monitorSource;
+        udevSource_ = std::move(monitorSource);
         monitor_ = std::move(monitor);
     }
     config_ = std::move(configuration);
     return {};
 }
 
-Result<sd_event_source*> Daemon::watchMonitor(udev::StickMonitor& monitor)
+Result<EventSource> Daemon::watchMonitor(udev::StickMonitor& monitor)
 {
     sd_event_source* source = nullptr;
-    const int added = sd_event_add_io(event_, &source, monitor.fd(), EPOLLIN, &Daemon::onUdev, this);
+    const int added = sd_event_add_io(event_.get(), &source, monitor.fd(), EPOLLIN, &Daemon::onUdev, this);
     if (added < 0)
         return tl::unexpected(
             configurationError("cannot watch udev events: " + std::string(strerror(-added))));
-    return source;
+    return EventSource(source);
 }
 
 void Daemon::refreshTrust()
@@ -409,6 +401,8 @@ int Daemon::onUdev(sd_event_source*, int, uint32_t, void* userdata) noexcept
             (void)daemon->led_->show(led::Pattern::Failed);
         } catch (const std::exception&) {
         }
+    } catch (...) {
+        log::plain(log::Priority::Error, "internal error while handling a stick: an unknown exception");
     }
     return 0;
 }
@@ -416,7 +410,7 @@ int Daemon::onUdev(sd_event_source*, int, uint32_t, void* userdata) noexcept
 void Daemon::queueEvent(udev::StickEvent event)
 {
     queue_.push_back(std::move(event));
-    sd_event_source_set_enabled(queueSource_, SD_EVENT_ON);
+    sd_event_source_set_enabled(queueSource_.get(), SD_EVENT_ON);
 }
 
 int Daemon::onQueuedStick(sd_event_source* source, void* userdata) noexcept
@@ -431,6 +425,8 @@ int Daemon::onQueuedStick(sd_event_source* source, void* userdata) noexcept
     } catch (const std::exception& error) {
         log::plain(
             log::Priority::Error, std::string("internal error while handling a stick: ") + error.what());
+    } catch (...) {
+        log::plain(log::Priority::Error, "internal error while handling a stick: an unknown exception");
     }
     if (daemon->queue_.empty())
         sd_event_source_set_enabled(source, SD_EVENT_OFF);
@@ -460,6 +456,9 @@ int Daemon::onSignal(sd_event_source* source, const struct signalfd_siginfo* inf
     } catch (const std::exception& error) {
         log::plain(log::Priority::Error, std::string("internal error handling a signal: ") + error.what());
         return 0;
+    } catch (...) {
+        log::plain(log::Priority::Error, "internal error handling a signal: an unknown exception");
+        return 0;
     }
 }
 
@@ -468,11 +467,13 @@ Result<void> Daemon::watchLeases()
     const auto directory = network_->leaseDirectory();
     if (auto made = state::ensureDirectory(directory, 0755); !made)
         return tl::unexpected(made.error());
-    const int added = sd_event_add_inotify(event_, &leaseWatch_, directory.c_str(),
+    sd_event_source* watch = nullptr;
+    const int added = sd_event_add_inotify(event_.get(), &watch, directory.c_str(),
         IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_ONLYDIR, &Daemon::onLeaseChange, this);
     if (added < 0)
         return tl::unexpected(
             configurationError("cannot watch " + directory.string() + ": " + std::string(strerror(-added))));
+    leaseWatch_.reset(watch);
     return {};
 }
 
@@ -491,6 +492,8 @@ int Daemon::onLeaseChange(sd_event_source*, const struct inotify_event* change, 
             log::plain(log::Priority::Info, "DHCP lease " + name + ": DNS and NTP updated");
     } catch (const std::exception& error) {
         log::plain(log::Priority::Error, std::string("internal error on a lease change: ") + error.what());
+    } catch (...) {
+        log::plain(log::Priority::Error, "internal error on a lease change: an unknown exception");
     }
     return 0;
 }
@@ -500,19 +503,26 @@ void Daemon::scheduleDhcpRestart()
     const auto due = network_->nextDhcpRestartAt();
     if (!due) {
         if (dhcpRestartTimer_)
-            sd_event_source_set_enabled(dhcpRestartTimer_, SD_EVENT_OFF);
+            sd_event_source_set_enabled(dhcpRestartTimer_.get(), SD_EVENT_OFF);
         return;
     }
     const auto at = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(due->time_since_epoch()).count());
     if (dhcpRestartTimer_) {
-        sd_event_source_set_time(dhcpRestartTimer_, at);
-        sd_event_source_set_enabled(dhcpRestartTimer_, SD_EVENT_ONESHOT);
+        sd_event_source_set_time(dhcpRestartTimer_.get(), at);
+        sd_event_source_set_enabled(dhcpRestartTimer_.get(), SD_EVENT_ONESHOT);
         return;
     }
     // steady_clock is CLOCK_MONOTONIC on Linux.
-    sd_event_add_time(
-        event_, &dhcpRestartTimer_, CLOCK_MONOTONIC, at, 100000, &Daemon::onDhcpRestartDue, this);
+    sd_event_source* timer = nullptr;
+    if (const int added = sd_event_add_time(
+            event_.get(), &timer, CLOCK_MONOTONIC, at, 100000, &Daemon::onDhcpRestartDue, this);
+        added < 0) {
+        log::plain(log::Priority::Error,
+            "cannot schedule the restart of a DHCP client: " + std::string(strerror(-added)));
+        return;
+    }
+    dhcpRestartTimer_.reset(timer);
 }
 
 int Daemon::onDhcpRestartDue(sd_event_source*, uint64_t, void* userdata) noexcept
@@ -524,36 +534,49 @@ int Daemon::onDhcpRestartDue(sd_event_source*, uint64_t, void* userdata) noexcep
     } catch (const std::exception& error) {
         log::plain(
             log::Priority::Error, std::string("internal error restarting a DHCP client: ") + error.what());
+    } catch (...) {
+        log::plain(log::Priority::Error, "internal error restarting a DHCP client: an unknown exception");
     }
     return 0;
 }
 
 int Daemon::run()
 {
-    if (int created = sd_event_default(&event_); created < 0) {
+    sd_event* loop = nullptr;
+    if (int created = sd_event_default(&loop); created < 0) {
         log::plain(log::Priority::Error, "cannot create the event loop: " + std::string(strerror(-created)));
         return 1;
     }
+    event_.reset(loop);
     sigset_t signals;
     sigemptyset(&signals);
     for (int signal : { SIGTERM, SIGINT, SIGHUP, SIGCHLD })
         sigaddset(&signals, signal);
     sigprocmask(SIG_BLOCK, &signals, nullptr);
     for (int signal : { SIGTERM, SIGINT, SIGHUP, SIGCHLD })
-        sd_event_add_signal(event_, nullptr, signal, &Daemon::onSignal, this);
-    sd_event_set_watchdog(event_, 1);
+        if (int added = sd_event_add_signal(event_.get(), nullptr, signal, &Daemon::onSignal, this);
+            added < 0) {
+            log::plain(log::Priority::Error,
+                std::string("cannot handle ") + strsignal(signal) + ": " + strerror(-added));
+            return 1;
+        }
+    if (int watchdog = sd_event_set_watchdog(event_.get(), 1); watchdog < 0)
+        log::plain(log::Priority::Warning,
+            "the systemd watchdog is not served: " + std::string(strerror(-watchdog)));
     if (auto watched = watchLeases(); !watched)
         log::plain(log::Priority::Warning,
             "DNS and NTP from DHCP leases will not follow lease changes: " + watched.error().message);
 
     // Sticks wait here for their turn, one per loop iteration, below the
     // priority of signals and udev (the watchdog is pinged by the loop itself).
-    if (int added = sd_event_add_defer(event_, &queueSource_, &Daemon::onQueuedStick, this); added < 0) {
+    sd_event_source* queue = nullptr;
+    if (int added = sd_event_add_defer(event_.get(), &queue, &Daemon::onQueuedStick, this); added < 0) {
         log::plain(log::Priority::Error, "cannot queue sticks: " + std::string(strerror(-added)));
         return 1;
     }
-    sd_event_source_set_priority(queueSource_, SD_EVENT_PRIORITY_IDLE);
-    sd_event_source_set_enabled(queueSource_, SD_EVENT_OFF);
+    queueSource_.reset(queue);
+    sd_event_source_set_priority(queueSource_.get(), SD_EVENT_PRIORITY_IDLE);
+    sd_event_source_set_enabled(queueSource_.get(), SD_EVENT_OFF);
 
     auto monitor = udev::StickMonitor::open(udev::StickPolicy {
         config_.usb.connectorIdPath, config_.usb.requireSuperSpeed, config_.usb.filesystems });
@@ -566,7 +589,7 @@ int Daemon::run()
         log::plain(log::Priority::Error, watched.error().message);
         return 1;
     } else {
-        udevSource_ = *watched;
+        udevSource_ = std::move(*watched);
     }
     // Never block boot: re-applying does not wait for a cable or a lease.
     if (auto reapplied = agent_->reapplyPersisted(); !reapplied)
@@ -586,7 +609,7 @@ int Daemon::run()
         for (auto& event : *present)
             queueEvent(std::move(event));
 
-    const int result = sd_event_loop(event_);
+    const int result = sd_event_loop(event_.get());
     return result < 0 ? 1 : 0;
 }
 

@@ -23,6 +23,16 @@
 
 namespace omni::daemon {
 
+// sd-event objects, each released by its own unref.
+struct EventLoopUnref {
+    void operator()(sd_event* loop) const noexcept { sd_event_unref(loop); }
+};
+struct EventSourceUnref {
+    void operator()(sd_event_source* source) const noexcept { sd_event_source_unref(source); }
+};
+using EventLoop = std::unique_ptr<sd_event, EventLoopUnref>;
+using EventSource = std::unique_ptr<sd_event_source, EventSourceUnref>;
+
 struct DaemonOptions {
     std::filesystem::path configFile;
     bool configFileExplicit = false;
@@ -75,7 +85,7 @@ private:
     // All or nothing: everything that can fail is built first, then swapped
     // in; on an error the daemon is exactly as before.
     Result<void> applyConfiguration(CheckedConfiguration checked);
-    Result<sd_event_source*> watchMonitor(udev::StickMonitor& monitor);
+    Result<EventSource> watchMonitor(udev::StickMonitor& monitor);
     void logNotes(const std::vector<ConfigurationNote>& notes) const;
     void refreshTrust();
     void queueEvent(udev::StickEvent event);
@@ -105,16 +115,17 @@ private:
     std::unique_ptr<agent::ProvisioningAgent> agent_;
     std::optional<udev::StickMonitor> monitor_;
     std::unique_ptr<led::StatusLed> led_;
-    sd_event* event_ = nullptr;
-    sd_event_source* udevSource_ = nullptr;
-    sd_event_source* leaseWatch_ = nullptr;
-    sd_event_source* dhcpRestartTimer_ = nullptr;
+    // Declared before its sources, so they are released first.
+    EventLoop event_;
+    EventSource udevSource_;
+    EventSource leaseWatch_;
+    EventSource dhcpRestartTimer_;
     // udev events waiting for their turn, in their order (sticks present at
     // start, or several events at once): one is handled per loop iteration,
     // so signals and the watchdog are served between sticks. The defer
     // source is on while the queue is not empty.
     std::deque<udev::StickEvent> queue_;
-    sd_event_source* queueSource_ = nullptr;
+    EventSource queueSource_;
     // Disks on which an archive was found since they were plugged in: an
     // empty second partition of the same stick is not a failed attempt.
     std::set<std::string> disksWithArchive_;
