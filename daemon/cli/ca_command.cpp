@@ -6,7 +6,7 @@
 
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/commands.hpp"
-#include "daemon/core/issuer/issuer.hpp"
+#include "daemon/issuer/ca/issuing.hpp"
 #include "daemon/state/files.hpp"
 
 namespace omni::cli {

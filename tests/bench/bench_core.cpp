@@ -5,7 +5,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "daemon/core/issuer/issuer.hpp"
+#include "daemon/issuer/ca/issuing.hpp"
 #include "daemon/core/manifest/manifest.hpp"
 #include "daemon/core/verify/verify_archive.hpp"
 #include "tests/support/archive_factory.hpp"

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
-#include "daemon/core/issuer/issuer.hpp"
+#include "daemon/issuer/ca/issuing.hpp"
 #include "daemon/core/trust/certificate_checks.hpp"
 #include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <vector>
 
-#include "daemon/registry/registry.hpp"
+#include "daemon/issuer/registry/registry.hpp"
 
 namespace omni::serve {
 

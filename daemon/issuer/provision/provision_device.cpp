@@ -1,4 +1,4 @@
-#include "daemon/serve/provision_device.hpp"
+#include "daemon/issuer/provision/provision_device.hpp"
 
 #include "daemon/core/text/json_text.hpp"
 

@@ -13,11 +13,11 @@
 #include <optional>
 #include <string>
 
-#include "daemon/core/issuer/issuer.hpp"
-#include "daemon/serve/api_error.hpp"
-#include "daemon/serve/credentials_file.hpp"
-#include "daemon/serve/http_message.hpp"
-#include "daemon/serve/registry_pool.hpp"
+#include "daemon/issuer/ca/issuing.hpp"
+#include "daemon/issuer/provision/api_error.hpp"
+#include "daemon/issuer/serve/credentials_file.hpp"
+#include "daemon/issuer/serve/http_message.hpp"
+#include "daemon/issuer/serve/registry_pool.hpp"
 
 namespace omni::serve {
 

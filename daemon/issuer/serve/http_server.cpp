@@ -1,4 +1,4 @@
-#include "daemon/serve/http_server.hpp"
+#include "daemon/issuer/serve/http_server.hpp"
 
 #include <chrono>
 #include <condition_variable>

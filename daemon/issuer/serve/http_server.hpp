@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 
 #include "daemon/core/result.hpp"
-#include "daemon/serve/http_message.hpp"
+#include "daemon/issuer/serve/http_message.hpp"
 
 struct MHD_Daemon;
 

@@ -1,4 +1,4 @@
-#include "daemon/serve/credentials_file.hpp"
+#include "daemon/issuer/serve/credentials_file.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "daemon/serve/device_api.hpp"
+#include "daemon/issuer/serve/device_api.hpp"
 
 #include <algorithm>
 #include <array>
@@ -8,7 +8,7 @@
 #include <openssl/rand.h>
 
 #include "daemon/core/text/json_text.hpp"
-#include "daemon/serve/provision_device.hpp"
+#include "daemon/issuer/provision/provision_device.hpp"
 
 namespace omni::serve {
 namespace {

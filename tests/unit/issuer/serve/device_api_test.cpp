@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/core/trust/x509_builder.hpp"
-#include "daemon/serve/device_api.hpp"
+#include "daemon/issuer/serve/device_api.hpp"
 #include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
 

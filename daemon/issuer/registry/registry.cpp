@@ -1,4 +1,4 @@
-#include "daemon/registry/registry.hpp"
+#include "daemon/issuer/registry/registry.hpp"
 
 #include <memory>
 

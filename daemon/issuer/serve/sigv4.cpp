@@ -1,4 +1,4 @@
-#include "daemon/serve/sigv4.hpp"
+#include "daemon/issuer/serve/sigv4.hpp"
 
 #include <algorithm>
 #include <array>

@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/serve/sigv4.hpp"
+#include "daemon/issuer/serve/sigv4.hpp"
 #include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
 

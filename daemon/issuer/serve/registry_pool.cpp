@@ -1,4 +1,4 @@
-#include "daemon/serve/registry_pool.hpp"
+#include "daemon/issuer/serve/registry_pool.hpp"
 
 namespace omni::serve {
 

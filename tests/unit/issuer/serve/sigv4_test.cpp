@@ -3,7 +3,7 @@
 // us-east-1, service "service"), then the server-side verification rules.
 #include <gtest/gtest.h>
 
-#include "daemon/serve/sigv4.hpp"
+#include "daemon/issuer/serve/sigv4.hpp"
 
 namespace omni::serve::sigv4 {
 namespace {

@@ -4,7 +4,7 @@
 // checked), the response to send.
 #include <string>
 
-#include "daemon/serve/sigv4.hpp"
+#include "daemon/issuer/serve/sigv4.hpp"
 
 namespace omni::serve {
 

@@ -1,4 +1,4 @@
-#include "daemon/core/issuer/issuer.hpp"
+#include "daemon/issuer/ca/issuing.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>

@@ -1,4 +1,4 @@
-#include "daemon/serve/api_error.hpp"
+#include "daemon/issuer/provision/api_error.hpp"
 
 namespace omni::serve {
 namespace {

@@ -4,7 +4,7 @@
 // key. Every failure is a usage error whose message starts with the flag.
 #include <string>
 
-#include "daemon/core/issuer/issuer.hpp"
+#include "daemon/issuer/ca/issuing.hpp"
 #include "daemon/core/result.hpp"
 
 namespace omni::serve {

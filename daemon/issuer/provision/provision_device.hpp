@@ -10,9 +10,9 @@
 
 #include <tl/expected.hpp>
 
-#include "daemon/core/issuer/issuer.hpp"
-#include "daemon/registry/registry.hpp"
-#include "daemon/serve/api_error.hpp"
+#include "daemon/issuer/ca/issuing.hpp"
+#include "daemon/issuer/registry/registry.hpp"
+#include "daemon/issuer/provision/api_error.hpp"
 
 namespace omni::serve {
 

@@ -1,4 +1,4 @@
-#include "daemon/serve/issuing_material.hpp"
+#include "daemon/issuer/provision/issuing_material.hpp"
 
 #include "daemon/core/trust/x509_builder.hpp"
 #include "daemon/state/files.hpp"
