@@ -10,11 +10,11 @@
 
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/commands.hpp"
-#include "daemon/issuer/ca/issuing.hpp"
 #include "daemon/core/text/json_text.hpp"
-#include "daemon/issuer/registry/registry.hpp"
+#include "daemon/issuer/ca/issuing.hpp"
 #include "daemon/issuer/provision/issuing_material.hpp"
 #include "daemon/issuer/provision/provision_device.hpp"
+#include "daemon/issuer/registry/registry.hpp"
 #include "daemon/state/files.hpp"
 
 namespace omni::cli {

@@ -14,11 +14,11 @@
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/serve_command.hpp"
 #include "daemon/core/text/text.hpp"
+#include "daemon/issuer/provision/issuing_material.hpp"
 #include "daemon/issuer/registry/registry.hpp"
 #include "daemon/issuer/serve/credentials_file.hpp"
 #include "daemon/issuer/serve/device_api.hpp"
 #include "daemon/issuer/serve/http_server.hpp"
-#include "daemon/issuer/provision/issuing_material.hpp"
 
 namespace omni::cli {
 namespace {

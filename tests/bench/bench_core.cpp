@@ -5,9 +5,9 @@
 
 #include <benchmark/benchmark.h>
 
-#include "daemon/issuer/ca/issuing.hpp"
 #include "daemon/core/manifest/manifest.hpp"
 #include "daemon/core/verify/verify_archive.hpp"
+#include "daemon/issuer/ca/issuing.hpp"
 #include "tests/support/archive_factory.hpp"
 
 namespace {

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
-#include "daemon/issuer/ca/issuing.hpp"
 #include "daemon/core/trust/certificate_checks.hpp"
+#include "daemon/issuer/ca/issuing.hpp"
 #include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
 

@@ -4,8 +4,8 @@
 // key. Every failure is a usage error whose message starts with the flag.
 #include <string>
 
-#include "daemon/issuer/ca/issuing.hpp"
 #include "daemon/core/result.hpp"
+#include "daemon/issuer/ca/issuing.hpp"
 
 namespace omni::serve {
 

@@ -11,8 +11,8 @@
 #include <tl/expected.hpp>
 
 #include "daemon/issuer/ca/issuing.hpp"
-#include "daemon/issuer/registry/registry.hpp"
 #include "daemon/issuer/provision/api_error.hpp"
+#include "daemon/issuer/registry/registry.hpp"
 
 namespace omni::serve {
 

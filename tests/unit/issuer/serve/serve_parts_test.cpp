@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 
 #include "daemon/core/trust/x509_builder.hpp"
+#include "daemon/issuer/provision/provision_device.hpp"
 #include "daemon/issuer/serve/credentials_file.hpp"
 #include "daemon/issuer/serve/http_server.hpp"
-#include "daemon/issuer/provision/provision_device.hpp"
 #include "tests/support/process.hpp"
 
 namespace omni::serve {
