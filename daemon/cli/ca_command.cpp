@@ -7,7 +7,7 @@
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/commands.hpp"
 #include "daemon/issuer/ca/issuing.hpp"
-#include "daemon/state/files.hpp"
+#include "drivers/fs/files.hpp"
 
 namespace omni::cli {
 namespace {

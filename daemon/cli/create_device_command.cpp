@@ -15,7 +15,7 @@
 #include "daemon/issuer/provision/issuing_material.hpp"
 #include "daemon/issuer/provision/provision_device.hpp"
 #include "daemon/issuer/registry/registry.hpp"
-#include "daemon/state/files.hpp"
+#include "drivers/fs/files.hpp"
 
 namespace omni::cli {
 namespace {

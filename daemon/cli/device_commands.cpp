@@ -4,7 +4,6 @@
 #include <iostream>
 #include <memory>
 
-#include "daemon/agent/provisioning_agent.hpp"
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/commands.hpp"
 #include "daemon/cli/device_options.hpp"
@@ -12,8 +11,9 @@
 #include "daemon/core/build_info.hpp"
 #include "daemon/core/text/json_text.hpp"
 #include "daemon/core/text/text.hpp"
-#include "daemon/log/journal.hpp"
-#include "daemon/network/kernel_network.hpp"
+#include "daemon/device/agent/provisioning_agent.hpp"
+#include "daemon/device/log/journal.hpp"
+#include "daemon/device/network/kernel_network.hpp"
 
 namespace omni::cli {
 namespace {

@@ -5,13 +5,13 @@
 #include <iostream>
 #include <memory>
 
-#include "daemon/agent/named_file.hpp"
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/commands.hpp"
 #include "daemon/cli/verdict_output.hpp"
 #include "daemon/core/build_info.hpp"
 #include "daemon/core/text/json_text.hpp"
 #include "daemon/core/verify/verdict_json.hpp"
+#include "daemon/device/agent/named_file.hpp"
 
 namespace omni::cli {
 namespace {

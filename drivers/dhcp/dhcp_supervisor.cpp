@@ -14,8 +14,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "daemon/state/files.hpp"
-#include "drivers/dns/managed_file.hpp"
+#include "drivers/fs/files.hpp"
+#include "drivers/fs/managed_file.hpp"
 
 namespace omni::dhcp {
 

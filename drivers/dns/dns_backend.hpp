@@ -22,7 +22,7 @@
 
 #include "config/config.hpp"
 #include "daemon/core/result.hpp"
-#include "drivers/dns/managed_file.hpp"
+#include "drivers/fs/managed_file.hpp"
 
 namespace omni::dns {
 

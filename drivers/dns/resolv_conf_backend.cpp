@@ -1,8 +1,8 @@
 #include <algorithm>
 #include <cctype>
 
-#include "daemon/state/files.hpp"
 #include "drivers/dns/dns_backend.hpp"
+#include "drivers/fs/files.hpp"
 
 namespace omni::dns {
 

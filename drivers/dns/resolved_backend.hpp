@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "drivers/bus/system_bus.hpp"
 #include "drivers/dns/dns_backend.hpp"
-#include "drivers/dns/system_bus.hpp"
 
 namespace omni::dns {
 

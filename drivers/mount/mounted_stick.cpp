@@ -1,6 +1,6 @@
 #include "drivers/mount/mounted_stick.hpp"
 
-#include "daemon/state/files.hpp"
+#include "drivers/fs/files.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -8,7 +8,7 @@
 
 #include <unistd.h>
 
-#include "daemon/state/files.hpp"
+#include "drivers/fs/files.hpp"
 
 namespace omni::ntp {
 

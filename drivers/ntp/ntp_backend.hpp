@@ -39,8 +39,8 @@
 #include "config/config.hpp"
 #include "daemon/core/network/network_plan.hpp"
 #include "daemon/core/result.hpp"
-#include "drivers/dns/managed_file.hpp"
-#include "drivers/dns/system_bus.hpp"
+#include "drivers/bus/system_bus.hpp"
+#include "drivers/fs/managed_file.hpp"
 
 namespace omni::ntp {
 

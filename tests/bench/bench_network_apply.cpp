@@ -10,8 +10,8 @@
 
 #include "daemon/core/manifest/ipv4.hpp"
 #include "daemon/core/network/network_plan.hpp"
+#include "daemon/device/network/network_applier.hpp"
 #include "drivers/netlink/netlink_backend.hpp"
-#include "drivers/netlink/network_applier.hpp"
 #include "tests/integration/network/netns.hpp"
 
 namespace {

@@ -1,7 +1,7 @@
 #include "daemon/issuer/provision/issuing_material.hpp"
 
 #include "daemon/core/trust/x509_builder.hpp"
-#include "daemon/state/files.hpp"
+#include "drivers/fs/files.hpp"
 
 namespace omni::serve {
 namespace {

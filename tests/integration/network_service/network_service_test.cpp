@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "daemon/core/manifest/ipv4.hpp"
+#include "daemon/device/network/network_service.hpp"
 #include "drivers/netlink/netlink_backend.hpp"
-#include "drivers/network_service/network_service.hpp"
 #include "tests/integration/dhcp/dhcp_lab.hpp"
 #include "tests/unit/dns/private_bus.hpp"
 

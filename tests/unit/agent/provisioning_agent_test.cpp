@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include "daemon/agent/provisioning_agent.hpp"
 #include "daemon/core/text/json_text.hpp"
+#include "daemon/device/agent/provisioning_agent.hpp"
 #include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
 

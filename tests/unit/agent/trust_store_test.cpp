@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "daemon/agent/trust_store.hpp"
+#include "daemon/device/agent/trust_store.hpp"
 #include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
 

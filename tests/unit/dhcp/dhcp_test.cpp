@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "drivers/dhcp/dhcp_supervisor.hpp"
-#include "drivers/ntp/run_program.hpp"
+#include "drivers/process/run_program.hpp"
 #include "tests/unit/dns/child_process.hpp"
 #include "tests/unit/dns/temporary_directory.hpp"
 

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "daemon/log/journal.hpp"
+#include "daemon/device/log/journal.hpp"
 
 namespace omni {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "daemon/log/journal.hpp"
+#include "daemon/device/log/journal.hpp"
 
 namespace omni::log {
 namespace {

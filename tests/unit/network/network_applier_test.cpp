@@ -3,7 +3,7 @@
 // failing step, read-back, DHCP hand-over.
 #include <gtest/gtest.h>
 
-#include "drivers/netlink/network_applier.hpp"
+#include "daemon/device/network/network_applier.hpp"
 #include "tests/unit/network/fake_kernel.hpp"
 
 namespace omni::netlink {

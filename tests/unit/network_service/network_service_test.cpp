@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/core/manifest/ipv4.hpp"
-#include "drivers/network_service/network_service.hpp"
+#include "daemon/device/network/network_service.hpp"
 #include "tests/unit/dns/temporary_directory.hpp"
 #include "tests/unit/network/fake_kernel.hpp"
 

@@ -9,7 +9,7 @@
 
 #include <sys/stat.h>
 
-#include "daemon/state/device_state.hpp"
+#include "daemon/device/state/device_state.hpp"
 #include "tests/support/process.hpp"
 
 namespace omni::state {

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "daemon/state/device_state.hpp"
+#include "daemon/device/state/device_state.hpp"
 
 namespace omni::state::testing {
 

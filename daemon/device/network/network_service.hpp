@@ -1,0 +1,151 @@
+#pragma once
+// The whole of DESIGN.md section 4 as one transaction: a
+// NetworkingConfiguration in, addresses and routes (drivers/netlink), DHCP
+// clients (drivers/dhcp), DNS (drivers/dns) and NTP (drivers/ntp) out.
+//
+// apply(), in this order:
+//  1. plan (daemon/core/network) and resolve every configured port to its
+//     interface: INTERFACE_MISSING here, before anything is touched;
+//  2. snapshot DNS (the file, or each configured link's servers) and NTP (our file);
+//  3. stop the DHCP client of each port that becomes STATIC (its lease's
+//     address and routes go with it; an address left behind is removed
+//     through netlink), so our static default route never meets the
+//     client's route with the same metric;
+//  4. addresses, links and default routes through applyNetworkPlan (which
+//     rolls itself back when it fails);
+//  5. start a DHCP client for each DHCP port (never waiting for a lease);
+//  6. DNS: per port the static Dns, or the servers of the port's DHCP lease
+//     when one is known; the union (Ethernet0's first, each once) for
+//     resolv.conf, per link for resolved;
+//  7. NTP: the manifest's Ntp when present; without one, the NTP servers of
+//     the DHCP leases ("DNS and NTP from the lease apply unless the manifest
+//     sets NTP"), or nothing when no lease has any.
+// A failure in 3-7 undoes every step already done, in reverse (NTP file,
+// DNS, clients started, addresses and routes from the netlink snapshot,
+// clients stopped) and returns NETWORK_APPLY_FAILED whose message starts
+// with the step ("DNS step failed: ...") and whose `where` is the step name.
+// The configuration in force changes nothing: no netlink request, no DNS
+// rewrite or bus call, no NTP restart, no DHCP client restarted.
+//
+// Leases arrive later: refreshFromLeases() applies the DNS and NTP of the
+// leases in force (the daemon calls it when a lease file changes and after
+// DhcpSupervisor::reap()).
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "daemon/core/manifest/manifest.hpp"
+#include "daemon/core/network/network_plan.hpp"
+#include "daemon/core/result.hpp"
+#include "daemon/device/network/network_applier.hpp"
+#include "drivers/dhcp/dhcp_supervisor.hpp"
+#include "drivers/dns/dns_backend.hpp"
+#include "drivers/ntp/ntp_backend.hpp"
+
+namespace omni::network_service {
+
+// Names of the steps, as NETWORK_APPLY_FAILED's `where` gives them.
+inline constexpr std::string_view kStepDhcpStop = "dhcp-stop";
+inline constexpr std::string_view kStepAddresses = "addresses";
+inline constexpr std::string_view kStepDhcpStart = "dhcp-start";
+inline constexpr std::string_view kStepDns = "dns";
+inline constexpr std::string_view kStepNtp = "ntp";
+
+struct ApplySummary {
+    std::uint64_t changeRequests = 0; // netlink change requests (restore's not counted)
+    bool dnsChanged = false;
+    bool ntpChanged = false;
+    std::vector<std::string> dhcpStarted; // interface names
+    std::vector<std::string> dhcpStopped;
+    std::vector<std::string> warnings; // DNS servers dropped, an NTP port not expressible
+
+    bool changed() const
+    {
+        return changeRequests != 0 || dnsChanged || ntpChanged || !dhcpStarted.empty()
+            || !dhcpStopped.empty();
+    }
+};
+
+// Facts about one EthernetN now, for the receipt and `omni-provision network show`.
+struct PortFacts {
+    network::EthernetPort port = network::EthernetPort::Ethernet0;
+    std::string mapping; // how the configuration names it ("interface name \"eth0\""); empty: unmapped
+    std::optional<std::string> interfaceName; // absent: no interface matches
+    std::string macAddress;
+    std::optional<bool> carrier; // absent: unknown
+    std::string mode; // STATIC, DHCP, LEAVE_AS_IS as last applied; "" before any apply
+    std::vector<std::string> addresses; // every IPv4 address on it, "10.0.0.2/24" (ours or DHCP's)
+    std::optional<std::string> gateway; // the main-table default route through it with the lowest metric
+    std::optional<std::string> leaseAddress; // DHCP: the lease's address, when one is held
+    std::vector<std::string> dns; // servers in force for this interface
+    std::vector<std::string> ntp; // our override's servers; empty: the device's default list
+    std::string problem; // why a fact could not be read, else empty
+};
+
+struct ServiceHooks {
+    netlink::ApplyHooks netlink;
+    // Called before each step (the names above) that changes something: the
+    // seam through which tests make a step fail.
+    std::function<void(std::string_view step)> beforeStep;
+};
+
+// Carrier of an interface; the default reads /sys/class/net/<name>/carrier.
+using CarrierReader = std::function<std::optional<bool>(const netlink::InterfaceIdentity& interface)>;
+std::optional<bool> carrierFromSysfs(const netlink::InterfaceIdentity& interface);
+
+class NetworkService {
+public:
+    NetworkService(netlink::NetworkBackend& network, dns::DnsBackend& dns, ntp::NtpBackend& ntp,
+        dhcp::DhcpSupervisor& dhcp, network::InterfaceMapping mapping,
+        CarrierReader carrier = carrierFromSysfs);
+
+    Result<ApplySummary> apply(
+        const std::optional<manifest::NetworkingConfiguration>& networking, const ServiceHooks& hooks = {});
+
+    // DNS and NTP from the leases now in force, for the configuration last
+    // applied (nothing before the first apply). Transactional like apply()
+    // for those two steps.
+    Result<ApplySummary> refreshFromLeases(const ServiceHooks& hooks = {});
+
+    std::vector<PortFacts> describe();
+
+    // Records `networking` as the configuration in force without changing
+    // anything (a program that only reports, like `network show`, learns the
+    // modes from the stored state). Errors: those of apply()'s first step.
+    Result<void> assumeInForce(const std::optional<manifest::NetworkingConfiguration>& networking);
+
+    const network::InterfaceMapping& mapping() const { return mapping_; }
+
+private:
+    struct PortState {
+        network::InterfaceMode mode = network::InterfaceMode::LeaveAsIs;
+        netlink::InterfaceIdentity interface;
+        std::uint32_t routeMetric = 0;
+        std::vector<std::string> staticDns;
+    };
+    struct Applied {
+        std::array<std::optional<PortState>, 2> ports; // configured ports, by EthernetPort
+        network::NtpPlan ntp; // the manifest's
+    };
+
+    Result<std::pair<network::NetworkPlan, Applied>> planPorts(
+        const std::optional<manifest::NetworkingConfiguration>& networking);
+    dns::DnsSettings dnsSettings(const Applied& applied) const;
+    network::NtpPlan ntpPlan(const Applied& applied) const;
+    Result<ApplySummary> applyDnsAndNtp(const Applied& applied, const ServiceHooks& hooks);
+
+    netlink::NetworkBackend& network_;
+    dns::DnsBackend& dns_;
+    ntp::NtpBackend& ntp_;
+    dhcp::DhcpSupervisor& dhcp_;
+    network::InterfaceMapping mapping_;
+    CarrierReader carrier_;
+    std::optional<Applied> applied_;
+};
+
+} // namespace omni::network_service
