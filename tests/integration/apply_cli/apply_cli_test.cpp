@@ -12,7 +12,7 @@
 
 #include "tests/integration/dhcp/dhcp_lab.hpp"
 #include "tests/support/archive_factory.hpp"
-#include "tests/unit/dns/child_process.hpp"
+#include "tests/support/child_process.hpp"
 
 namespace omni::testing {
 namespace {

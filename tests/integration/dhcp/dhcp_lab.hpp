@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "tests/integration/network/netns.hpp"
-#include "tests/unit/dns/child_process.hpp"
-#include "tests/unit/dns/temporary_directory.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/temporary_directory.hpp"
 
 namespace omni::testing {
 

@@ -9,7 +9,7 @@
 #include "daemon/device/network/network_service.hpp"
 #include "drivers/netlink/netlink_backend.hpp"
 #include "tests/integration/dhcp/dhcp_lab.hpp"
-#include "tests/unit/dns/private_bus.hpp"
+#include "tests/support/private_bus.hpp"
 
 #ifndef OMNI_DHCPCD_HOOK_SOURCE
 #error "OMNI_DHCPCD_HOOK_SOURCE must name drivers/dhcp/dhcpcd-hook"
