@@ -1,4 +1,4 @@
-#include "daemon/cli/device_options.hpp"
+#include "daemon/cli/device/device_options.hpp"
 
 #include <filesystem>
 

@@ -6,8 +6,8 @@
 
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/commands.hpp"
-#include "daemon/cli/device_options.hpp"
-#include "daemon/cli/verdict_output.hpp"
+#include "daemon/cli/device/device_options.hpp"
+#include "daemon/cli/device/verdict_output.hpp"
 #include "daemon/core/build_info.hpp"
 #include "daemon/core/text/json_text.hpp"
 #include "daemon/core/text/text.hpp"

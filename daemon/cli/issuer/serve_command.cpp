@@ -12,7 +12,7 @@
 #include <pthread.h>
 
 #include "daemon/cli/cli_support.hpp"
-#include "daemon/cli/serve_command.hpp"
+#include "daemon/cli/issuer/serve_command.hpp"
 #include "daemon/core/text/text.hpp"
 #include "daemon/issuer/provision/issuing_material.hpp"
 #include "daemon/issuer/registry/registry.hpp"

@@ -7,7 +7,7 @@
 
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/commands.hpp"
-#include "daemon/cli/verdict_output.hpp"
+#include "daemon/cli/device/verdict_output.hpp"
 #include "daemon/core/build_info.hpp"
 #include "daemon/core/text/json_text.hpp"
 #include "daemon/core/verify/verdict_json.hpp"

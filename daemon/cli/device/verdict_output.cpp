@@ -1,4 +1,4 @@
-#include "daemon/cli/verdict_output.hpp"
+#include "daemon/cli/device/verdict_output.hpp"
 
 #include <sstream>
 
