@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temporary_directory.hpp" // TemporaryDirectory, readFile, writeFile
+
 namespace omni::testing {
 
 struct ProcessResult {
@@ -15,24 +17,8 @@ struct ProcessResult {
 
 ProcessResult runProcess(const std::vector<std::string>& argv, const std::string& input = {});
 
-// A fresh directory under $TMPDIR, removed with its content on destruction.
-class TemporaryDirectory {
-public:
-    TemporaryDirectory();
-    ~TemporaryDirectory();
-    TemporaryDirectory(const TemporaryDirectory&) = delete;
-    TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
-    const std::string& path() const { return path_; }
-    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
-
-std::string readFile(const std::string& path);
 // The first of these paths that is an executable file, or "" (tools that
 // live in /usr/sbin or /sbin depending on the machine's merge state).
 std::string firstExecutable(const std::vector<std::string>& candidates);
-void writeFile(const std::string& path, const std::string& content);
 
 } // namespace omni::testing

@@ -322,7 +322,7 @@ protected:
     {
         return awsCli(service,
             { "panorama", "provision-device", "--name", name, "--networking-configuration",
-                "file://" + (*shared / "net.json") },
+                "file://" + (*shared / "net.json").string() },
             extra);
     }
 
@@ -391,7 +391,7 @@ TEST_F(ServeWithAwsCli, ABadValueIsAValidationExceptionNamingTheField)
     writeFile(directory / "bad.json", networking.dump());
     const ProcessResult result = awsCli(*service,
         { "panorama", "provision-device", "--name", "cam-01", "--networking-configuration",
-            "file://" + (directory / "bad.json") });
+            "file://" + (directory / "bad.json").string() });
     EXPECT_NE(result.exitCode, 0);
     EXPECT_NE(result.err.find("ValidationException"), std::string::npos) << result.err;
     EXPECT_NE(result.err.find("NetworkingConfiguration.Ethernet0.StaticIpConnectionInfo.DefaultGateway"),

@@ -191,7 +191,7 @@ TEST(KilledWriterTest, EveryKillLeavesOneWrittenDocumentAndRecoverCompletesIt)
     ASSERT_TRUE(fs::exists(helper)) << helper << " (set OMNI_STATE_WRITER_HELPER)";
     omni::testing::TemporaryDirectory base;
     const unsigned seed = std::random_device {}();
-    SCOPED_TRACE("seed " + std::to_string(seed) + ", base " + base.path());
+    SCOPED_TRACE("seed " + std::to_string(seed) + ", base " + base.path().string());
     std::mt19937 random(seed);
     std::uniform_int_distribution<int> stepsBeforeKill(1, kMaxStepsBeforeKill);
     std::uniform_int_distribution<int> jitter(0, kMaxJitterMicroseconds);
