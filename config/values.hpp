@@ -39,13 +39,19 @@ std::string join(std::span<const std::string_view> words); // "a, b, c"
 
 // ---- what the dump writes ----------------------------------------------------------------------
 
-struct Null { };
+struct Null {
+    friend bool operator==(const Null&, const Null&) = default;
+};
 struct TextList {
     std::vector<std::string> items;
     bool flow = false; // [a, b] on the key's line; else one item a line
+
+    friend bool operator==(const TextList&, const TextList&) = default;
 };
 struct TextMapping { // written in flow style: {key: "value"}
     std::vector<std::pair<std::string, std::string>> entries;
+
+    friend bool operator==(const TextMapping&, const TextMapping&) = default;
 };
 // Text is always written quoted, so that "true", "100" or "" stay text.
 using Dumped = std::variant<Null, bool, std::int64_t, std::string, TextList, TextMapping>;
