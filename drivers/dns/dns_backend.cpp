@@ -31,30 +31,29 @@ bool pointsIntoSystemdResolve(const std::filesystem::path& resolvConf)
     return normal.rfind(kResolvedRuntimeDirectory, 0) == 0;
 }
 
-config::DnsBackend effectiveDnsBackend(const config::DnsConfig& configuration)
+BackendChoice effectiveDnsBackend(const Options& options)
 {
-    if (configuration.backend != config::DnsBackend::Auto) {
-        return configuration.backend;
+    if (options.backend != BackendChoice::Auto) {
+        return options.backend;
     }
-    return pointsIntoSystemdResolve(configuration.resolvConfPath) ? config::DnsBackend::Resolved
-                                                                  : config::DnsBackend::ResolvConf;
+    return pointsIntoSystemdResolve(options.resolvConfPath) ? BackendChoice::Resolved
+                                                            : BackendChoice::ResolvConf;
 }
 
-Result<std::unique_ptr<DnsBackend>> makeDnsBackend(
-    const config::DnsConfig& configuration, const std::string& busAddress)
+Result<std::unique_ptr<DnsBackend>> makeDnsBackend(const Options& options, const std::string& busAddress)
 {
-    switch (effectiveDnsBackend(configuration)) {
-    case config::DnsBackend::Resolved: {
+    switch (effectiveDnsBackend(options)) {
+    case BackendChoice::Resolved: {
         auto resolved = ResolvedBackend::open(busAddress);
         if (!resolved) {
             return tl::unexpected(std::move(resolved.error()));
         }
         return std::unique_ptr<DnsBackend>(std::move(*resolved));
     }
-    case config::DnsBackend::ResolvConf:
-        return std::unique_ptr<DnsBackend>(std::make_unique<ResolvConfBackend>(configuration.resolvConfPath));
-    case config::DnsBackend::None:
-    case config::DnsBackend::Auto:
+    case BackendChoice::ResolvConf:
+        return std::unique_ptr<DnsBackend>(std::make_unique<ResolvConfBackend>(options.resolvConfPath));
+    case BackendChoice::None:
+    case BackendChoice::Auto:
         break;
     }
     return std::unique_ptr<DnsBackend>(std::make_unique<NoDnsBackend>());

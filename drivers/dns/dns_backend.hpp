@@ -20,7 +20,6 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.hpp"
 #include "daemon/core/result.hpp"
 #include "drivers/fs/managed_file.hpp"
 
@@ -128,14 +127,25 @@ public:
 // absolute against its directory) lies in /run/systemd/resolve/.
 bool pointsIntoSystemdResolve(const std::filesystem::path& resolvConf);
 
-// The backend the configuration asks for; `auto` looks at dns.resolv_conf_path.
+enum class BackendChoice { Auto, Resolved, ResolvConf, None };
+
+// What the DNS driver is asked to do; the device fills it from its
+// configuration (dns.backend, dns.resolv_conf_path).
+struct Options {
+    BackendChoice backend = BackendChoice::Auto;
+    std::filesystem::path resolvConfPath = "/etc/resolv.conf"; // resolv.conf, and what auto looks at
+
+    friend bool operator==(const Options&, const Options&) = default;
+};
+
+// The backend `options` ask for; `auto` looks at resolvConfPath.
 // `busAddress` empty: resolved is reached on the system bus (only connected
 // when resolved is selected).
 Result<std::unique_ptr<DnsBackend>> makeDnsBackend(
-    const config::DnsConfig& configuration, const std::string& busAddress = {});
+    const Options& options, const std::string& busAddress = {});
 
 // The backend `auto` picks for this path (Resolved or ResolvConf); any other
 // choice is returned as it is.
-config::DnsBackend effectiveDnsBackend(const config::DnsConfig& configuration);
+BackendChoice effectiveDnsBackend(const Options& options);
 
 } // namespace omni::dns

@@ -395,13 +395,13 @@ Result<std::optional<std::vector<std::string>>> ChronyBackend::serversInForce()
 
 // ---- auto --------------------------------------------------------------------------------------
 
-AutoNtpBackend::AutoNtpBackend(const config::NtpConfig& configuration, const std::string& busAddress)
-    : chrony_(configuration.chronySourcesPath, busAddress)
-    , timesyncd_(configuration.timesyncdDropInDirectory, busAddress)
+AutoNtpBackend::AutoNtpBackend(const Options& options, const std::string& busAddress)
+    : chrony_(options.chronySourcesPath, busAddress)
+    , timesyncd_(options.timesyncdDropInDirectory, busAddress)
     , chronyProbe_("NTP (auto)", std::string(kChronyUnit), busAddress)
     , timesyncdProbe_("NTP (auto)", std::string(kTimesyncdUnit), busAddress)
-    , chronySourcesPath_(configuration.chronySourcesPath)
-    , timesyncdDropIn_(configuration.timesyncdDropInDirectory / kTimesyncdDropInName)
+    , chronySourcesPath_(options.chronySourcesPath)
+    , timesyncdDropIn_(options.timesyncdDropInDirectory / kTimesyncdDropInName)
 {
 }
 
@@ -498,23 +498,22 @@ Result<std::optional<std::vector<std::string>>> AutoNtpBackend::serversInForce()
 
 // ---- selection ---------------------------------------------------------------------------------
 
-Result<std::unique_ptr<NtpBackend>> makeNtpBackend(
-    const config::NtpConfig& configuration, const std::string& busAddress)
+Result<std::unique_ptr<NtpBackend>> makeNtpBackend(const Options& options, const std::string& busAddress)
 {
-    switch (configuration.backend) {
-    case config::NtpBackend::Timesyncd: {
-        auto timesyncd = TimesyncdBackend::open(configuration.timesyncdDropInDirectory, busAddress);
+    switch (options.backend) {
+    case BackendChoice::Timesyncd: {
+        auto timesyncd = TimesyncdBackend::open(options.timesyncdDropInDirectory, busAddress);
         if (!timesyncd) {
             return tl::unexpected(std::move(timesyncd.error()));
         }
         return std::unique_ptr<NtpBackend>(std::move(*timesyncd));
     }
-    case config::NtpBackend::Chrony:
+    case BackendChoice::Chrony:
         return std::unique_ptr<NtpBackend>(
-            std::make_unique<ChronyBackend>(configuration.chronySourcesPath, busAddress));
-    case config::NtpBackend::Auto:
-        return std::unique_ptr<NtpBackend>(std::make_unique<AutoNtpBackend>(configuration, busAddress));
-    case config::NtpBackend::None:
+            std::make_unique<ChronyBackend>(options.chronySourcesPath, busAddress));
+    case BackendChoice::Auto:
+        return std::unique_ptr<NtpBackend>(std::make_unique<AutoNtpBackend>(options, busAddress));
+    case BackendChoice::None:
         break;
     }
     return std::unique_ptr<NtpBackend>(std::make_unique<NoNtpBackend>());

@@ -36,7 +36,6 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.hpp"
 #include "daemon/core/network/network_plan.hpp"
 #include "daemon/core/result.hpp"
 #include "drivers/bus/system_bus.hpp"
@@ -168,6 +167,20 @@ public:
     }
 };
 
+// ---- options -----------------------------------------------------------------------------------
+
+enum class BackendChoice { Auto, Timesyncd, Chrony, None };
+
+// What the NTP driver is asked to do; the device fills it from its
+// configuration (ntp.backend, ntp.timesyncd_dropin_dir, ntp.chrony_sources_path).
+struct Options {
+    BackendChoice backend = BackendChoice::Auto;
+    std::filesystem::path timesyncdDropInDirectory = "/etc/systemd/timesyncd.conf.d";
+    std::filesystem::path chronySourcesPath = "/etc/chrony/sources.d/omni-provision.sources";
+
+    friend bool operator==(const Options&, const Options&) = default;
+};
+
 // ---- auto --------------------------------------------------------------------------------------
 
 // ntp.backend: auto. The choice is made at every transaction, not once at
@@ -181,7 +194,7 @@ public:
 class AutoNtpBackend final : public NtpBackend {
 public:
     // `busAddress` empty: the system bus.
-    AutoNtpBackend(const config::NtpConfig& configuration, const std::string& busAddress = {});
+    AutoNtpBackend(const Options& options, const std::string& busAddress = {});
 
     std::string_view name() const override { return name_; }
     Result<NtpSnapshot> snapshot() override;
@@ -207,8 +220,8 @@ private:
     std::string name_ = "auto";
 };
 
-// The backend ntp.backend names; the bus is connected on first use.
+// The backend `options.backend` names; the bus is connected on first use.
 Result<std::unique_ptr<NtpBackend>> makeNtpBackend(
-    const config::NtpConfig& configuration, const std::string& busAddress = {});
+    const Options& options, const std::string& busAddress = {});
 
 } // namespace omni::ntp

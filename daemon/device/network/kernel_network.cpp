@@ -8,12 +8,61 @@
 
 namespace omni::network_glue {
 
+namespace {
+
+// The DNS and NTP drivers take their own options: the product's
+// configuration (dns.*, ntp.*) is mapped onto them here and nowhere else.
+struct DriverOptions {
+    dns::Options dns;
+    ntp::Options ntp;
+};
+
+DriverOptions driverOptions(const config::Config& configuration)
+{
+    DriverOptions options;
+    switch (configuration.dns.backend) {
+    case config::DnsBackend::Auto:
+        options.dns.backend = dns::BackendChoice::Auto;
+        break;
+    case config::DnsBackend::Resolved:
+        options.dns.backend = dns::BackendChoice::Resolved;
+        break;
+    case config::DnsBackend::ResolvConf:
+        options.dns.backend = dns::BackendChoice::ResolvConf;
+        break;
+    case config::DnsBackend::None:
+        options.dns.backend = dns::BackendChoice::None;
+        break;
+    }
+    options.dns.resolvConfPath = configuration.dns.resolvConfPath;
+    switch (configuration.ntp.backend) {
+    case config::NtpBackend::Auto:
+        options.ntp.backend = ntp::BackendChoice::Auto;
+        break;
+    case config::NtpBackend::Timesyncd:
+        options.ntp.backend = ntp::BackendChoice::Timesyncd;
+        break;
+    case config::NtpBackend::Chrony:
+        options.ntp.backend = ntp::BackendChoice::Chrony;
+        break;
+    case config::NtpBackend::None:
+        options.ntp.backend = ntp::BackendChoice::None;
+        break;
+    }
+    options.ntp.timesyncdDropInDirectory = configuration.ntp.timesyncdDropInDirectory;
+    options.ntp.chronySourcesPath = configuration.ntp.chronySourcesPath;
+    return options;
+}
+
+} // namespace
+
 Result<NetworkBackends> KernelNetworkConfigurator::makeBackends(const config::Config& configuration)
 {
-    auto dns = dns::makeDnsBackend(configuration.dns);
+    const DriverOptions options = driverOptions(configuration);
+    auto dns = dns::makeDnsBackend(options.dns);
     if (!dns)
         return tl::unexpected(dns.error());
-    auto ntp = ntp::makeNtpBackend(configuration.ntp);
+    auto ntp = ntp::makeNtpBackend(options.ntp);
     if (!ntp)
         return tl::unexpected(ntp.error());
     return NetworkBackends { std::move(*dns), std::move(*ntp) };

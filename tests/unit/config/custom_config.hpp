@@ -22,6 +22,7 @@ inline Config customConfig()
     config.dns = { DnsBackend::ResolvConf, "/run/test/resolv.conf" };
     config.ntp = { NtpBackend::Chrony, "/run/test/timesyncd.conf.d", "/run/test/omni.sources" };
     config.dhcp.dhcpcdPath = "/opt/dhcpcd/sbin/dhcpcd";
+    config.dhcp.hookPath = "/opt/dhcpcd/libexec/hook";
     config.stick = { false, AfterSuccess::Rename };
     config.led = { "omni:green:status", "/run/test/leds" };
     config.stateDirectory = "/run/test/state";

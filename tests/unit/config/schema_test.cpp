@@ -146,6 +146,7 @@ ntp:
   chrony_sources_path: /run/test/omni.sources
 dhcp:
   dhcpcd_path: /opt/dhcpcd/sbin/dhcpcd
+  hook_path: /opt/dhcpcd/libexec/hook
 state:
   directory: /run/test/state
   runtime_directory: /run/test/runtime

@@ -238,45 +238,44 @@ TEST_F(ResolvConfTest, ServersInForceAreTheFilesNameservers)
 TEST(DnsSelection, AutoPicksResolvedOnlyForASymlinkIntoRunSystemdResolve)
 {
     TemporaryDirectory directory;
-    config::DnsConfig configuration;
-    configuration.backend = config::DnsBackend::Auto;
+    Options options;
+    options.backend = BackendChoice::Auto;
 
-    configuration.resolvConfPath = directory / "regular";
-    writeFile(configuration.resolvConfPath, "nameserver 192.0.2.1\n");
-    EXPECT_EQ(effectiveDnsBackend(configuration), config::DnsBackend::ResolvConf);
+    options.resolvConfPath = directory / "regular";
+    writeFile(options.resolvConfPath, "nameserver 192.0.2.1\n");
+    EXPECT_EQ(effectiveDnsBackend(options), BackendChoice::ResolvConf);
 
-    configuration.resolvConfPath = directory / "absolute";
-    std::filesystem::create_symlink("/run/systemd/resolve/stub-resolv.conf", configuration.resolvConfPath);
-    EXPECT_EQ(effectiveDnsBackend(configuration), config::DnsBackend::Resolved);
+    options.resolvConfPath = directory / "absolute";
+    std::filesystem::create_symlink("/run/systemd/resolve/stub-resolv.conf", options.resolvConfPath);
+    EXPECT_EQ(effectiveDnsBackend(options), BackendChoice::Resolved);
 
     // Relative, as Debian's systemd-resolved package links it from /etc.
-    configuration.resolvConfPath = directory / "relative";
+    options.resolvConfPath = directory / "relative";
     std::string upwards;
     for (auto part = directory.path().begin(); part != directory.path().end(); ++part) {
         if (*part != "/") {
             upwards += "../";
         }
     }
-    std::filesystem::create_symlink(
-        upwards + "run/systemd/resolve/resolv.conf", configuration.resolvConfPath);
-    EXPECT_EQ(effectiveDnsBackend(configuration), config::DnsBackend::Resolved);
+    std::filesystem::create_symlink(upwards + "run/systemd/resolve/resolv.conf", options.resolvConfPath);
+    EXPECT_EQ(effectiveDnsBackend(options), BackendChoice::Resolved);
 
-    configuration.resolvConfPath = directory / "elsewhere";
-    std::filesystem::create_symlink("/run/resolvconf/resolv.conf", configuration.resolvConfPath);
-    EXPECT_EQ(effectiveDnsBackend(configuration), config::DnsBackend::ResolvConf);
+    options.resolvConfPath = directory / "elsewhere";
+    std::filesystem::create_symlink("/run/resolvconf/resolv.conf", options.resolvConfPath);
+    EXPECT_EQ(effectiveDnsBackend(options), BackendChoice::ResolvConf);
 
-    configuration.resolvConfPath = directory / "lookalike";
-    std::filesystem::create_symlink("/run/systemd/resolvers/x", configuration.resolvConfPath);
-    EXPECT_EQ(effectiveDnsBackend(configuration), config::DnsBackend::ResolvConf);
+    options.resolvConfPath = directory / "lookalike";
+    std::filesystem::create_symlink("/run/systemd/resolvers/x", options.resolvConfPath);
+    EXPECT_EQ(effectiveDnsBackend(options), BackendChoice::ResolvConf);
 
-    configuration.backend = config::DnsBackend::None;
-    auto none = makeDnsBackend(configuration);
+    options.backend = BackendChoice::None;
+    auto none = makeDnsBackend(options);
     ASSERT_TRUE(none);
     EXPECT_EQ((*none)->name(), "none");
 
-    configuration.backend = config::DnsBackend::Auto;
-    configuration.resolvConfPath = directory / "regular";
-    auto file = makeDnsBackend(configuration);
+    options.backend = BackendChoice::Auto;
+    options.resolvConfPath = directory / "regular";
+    auto file = makeDnsBackend(options);
     ASSERT_TRUE(file);
     EXPECT_EQ((*file)->name(), "resolv.conf");
 }

@@ -129,10 +129,10 @@ TEST_F(ResolvedTest, AutoSelectsResolvedForAStubSymlink)
 {
     startServices();
     omni::testing::TemporaryDirectory directory;
-    config::DnsConfig configuration;
-    configuration.resolvConfPath = directory / "resolv.conf";
-    std::filesystem::create_symlink("/run/systemd/resolve/stub-resolv.conf", configuration.resolvConfPath);
-    auto selected = makeDnsBackend(configuration, bus->address());
+    Options options;
+    options.resolvConfPath = directory / "resolv.conf";
+    std::filesystem::create_symlink("/run/systemd/resolve/stub-resolv.conf", options.resolvConfPath);
+    auto selected = makeDnsBackend(options, bus->address());
     ASSERT_TRUE(selected) << selected.error().message;
     EXPECT_EQ((*selected)->name(), "resolved");
     ASSERT_TRUE((*selected)->apply(links({ { 9, "eth0", { "192.0.2.9" } } })));

@@ -329,8 +329,8 @@ protected:
     void SetUp() override
     {
         BackendOnPrivateBus::SetUp();
-        std::filesystem::create_directories(configuration.timesyncdDropInDirectory);
-        std::filesystem::create_directories(configuration.chronySourcesPath.parent_path());
+        std::filesystem::create_directories(ntpOptions.timesyncdDropInDirectory);
+        std::filesystem::create_directories(ntpOptions.chronySourcesPath.parent_path());
     }
     void startWithout(std::vector<std::string> missingUnits)
     {
@@ -338,11 +338,11 @@ protected:
         options.missingUnits = std::move(missingUnits);
         startServices(options);
     }
-    void makeBackend() override { backend = std::make_unique<AutoNtpBackend>(configuration, bus->address()); }
+    void makeBackend() override { backend = std::make_unique<AutoNtpBackend>(ntpOptions, bus->address()); }
 
-    config::NtpConfig configuration { config::NtpBackend::Auto, directory / "timesyncd.conf.d",
+    Options ntpOptions { BackendChoice::Auto, directory / "timesyncd.conf.d",
         directory / "sources.d" / "omni-provision.sources" };
-    std::filesystem::path dropIn = configuration.timesyncdDropInDirectory / "50-omni-provision.conf";
+    std::filesystem::path dropIn = ntpOptions.timesyncdDropInDirectory / "50-omni-provision.conf";
 };
 
 TEST_F(AutoTest, PicksChronyWhenItsServiceIsInstalled)
@@ -355,14 +355,14 @@ TEST_F(AutoTest, PicksChronyWhenItsServiceIsInstalled)
     EXPECT_TRUE(applied->changed);
     EXPECT_EQ(backend->name(), "auto: chrony");
     EXPECT_EQ(
-        readFile(configuration.chronySourcesPath), "# managed by omni-provision\nserver 192.0.2.1 iburst\n");
+        readFile(ntpOptions.chronySourcesPath), "# managed by omni-provision\nserver 192.0.2.1 iburst\n");
     EXPECT_FALSE(std::filesystem::exists(dropIn));
     EXPECT_EQ(services->calls(), kRestartChrony);
     // The rollback goes through the backend that took the snapshot.
     auto restored = backend->restore(*snapshot);
     ASSERT_TRUE(restored) << restored.error().message;
     EXPECT_TRUE(*restored);
-    EXPECT_FALSE(std::filesystem::exists(configuration.chronySourcesPath));
+    EXPECT_FALSE(std::filesystem::exists(ntpOptions.chronySourcesPath));
 }
 
 TEST_F(AutoTest, PicksChronyWhenTimesyncdIsMissing)
@@ -371,7 +371,7 @@ TEST_F(AutoTest, PicksChronyWhenTimesyncdIsMissing)
     auto applied = backend->apply(replace({ "192.0.2.1" }));
     ASSERT_TRUE(applied) << applied.error().message;
     EXPECT_EQ(backend->name(), "auto: chrony");
-    EXPECT_TRUE(std::filesystem::exists(configuration.chronySourcesPath));
+    EXPECT_TRUE(std::filesystem::exists(ntpOptions.chronySourcesPath));
     EXPECT_EQ(services->calls(), kRestartChrony);
 }
 
@@ -383,7 +383,7 @@ TEST_F(AutoTest, PicksTimesyncdWhenOnlyItIsInstalled)
     ASSERT_TRUE(applied) << applied.error().message;
     EXPECT_EQ(backend->name(), "auto: timesyncd");
     EXPECT_EQ(readFile(dropIn), "# managed by omni-provision\n[Time]\nNTP=192.0.2.123\n");
-    EXPECT_FALSE(std::filesystem::exists(configuration.chronySourcesPath));
+    EXPECT_FALSE(std::filesystem::exists(ntpOptions.chronySourcesPath));
     EXPECT_EQ(services->calls(), kRestart);
     auto inForce = backend->serversInForce();
     ASSERT_TRUE(inForce);
@@ -403,7 +403,7 @@ TEST_F(AutoTest, NeitherServiceFailsNamingBothAndChangesNothing)
              "install chrony or systemd-timesyncd", "ntp.backend", "nothing was changed" }) {
         EXPECT_NE(message.find(expected), std::string::npos) << expected << " in " << message;
     }
-    EXPECT_FALSE(std::filesystem::exists(configuration.chronySourcesPath));
+    EXPECT_FALSE(std::filesystem::exists(ntpOptions.chronySourcesPath));
     EXPECT_FALSE(std::filesystem::exists(dropIn));
     EXPECT_EQ(services->calls(), Calls {});
     auto restored = backend->restore(*snapshot);
@@ -434,27 +434,27 @@ TEST_F(AutoTest, ChoosesAgainAtEveryTransaction)
     auto applied = backend->apply(replace({ "192.0.2.1" }));
     ASSERT_TRUE(applied) << applied.error().message;
     EXPECT_EQ(backend->name(), "auto: chrony");
-    EXPECT_TRUE(std::filesystem::exists(configuration.chronySourcesPath));
+    EXPECT_TRUE(std::filesystem::exists(ntpOptions.chronySourcesPath));
 }
 
 TEST(NtpSelection, FollowsTheConfiguration)
 {
     TemporaryDirectory directory;
-    config::NtpConfig configuration;
-    configuration.backend = config::NtpBackend::Chrony;
-    configuration.chronySourcesPath = directory / "x.sources";
-    auto chrony = makeNtpBackend(configuration);
+    Options options;
+    options.backend = BackendChoice::Chrony;
+    options.chronySourcesPath = directory / "x.sources";
+    auto chrony = makeNtpBackend(options);
     ASSERT_TRUE(chrony);
     EXPECT_EQ((*chrony)->name(), "chrony");
-    configuration.backend = config::NtpBackend::None;
-    auto none = makeNtpBackend(configuration);
+    options.backend = BackendChoice::None;
+    auto none = makeNtpBackend(options);
     ASSERT_TRUE(none);
     EXPECT_EQ((*none)->name(), "none");
-    configuration.backend = config::NtpBackend::Auto;
-    auto automatic = makeNtpBackend(configuration);
+    options.backend = BackendChoice::Auto;
+    auto automatic = makeNtpBackend(options);
     ASSERT_TRUE(automatic);
     EXPECT_EQ((*automatic)->name(), "auto"); // nothing chosen before a transaction
-    EXPECT_EQ(config::NtpConfig {}.backend, config::NtpBackend::Auto); // the default
+    EXPECT_EQ(Options {}.backend, BackendChoice::Auto); // the default
     auto applied = (*none)->apply(replace({ "192.0.2.1" }));
     ASSERT_TRUE(applied);
     EXPECT_FALSE(applied->changed);
