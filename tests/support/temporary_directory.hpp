@@ -9,6 +9,7 @@
 #include <iterator>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace omni::testing {
@@ -34,6 +35,15 @@ public:
 
     const std::filesystem::path& path() const { return path_; }
     std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+    // Writes `content` to `relative` inside the directory, parents included.
+    std::filesystem::path write(const std::filesystem::path& relative, std::string_view content) const
+    {
+        const std::filesystem::path file = path_ / relative;
+        std::filesystem::create_directories(file.parent_path());
+        std::ofstream(file, std::ios::binary) << content;
+        return file;
+    }
 
     // Names in the directory, sorted.
     std::vector<std::string> entries() const

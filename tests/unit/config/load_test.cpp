@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "tests/support/temporary_directory.hpp"
 #include "tests/unit/config/custom_config.hpp"
 
 namespace omni::config {
@@ -17,38 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::customConfig;
 
-// A fresh directory under TMPDIR, removed with everything in it.
-class TemporaryDirectory {
-public:
-    TemporaryDirectory()
-    {
-        std::string pattern = (fs::temp_directory_path() / "omni-config-test-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = pattern;
-    }
-    ~TemporaryDirectory()
-    {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TemporaryDirectory(const TemporaryDirectory&) = delete;
-    TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
-
-    const fs::path& path() const { return path_; }
-
-    fs::path write(const fs::path& relative, std::string_view content) const
-    {
-        const fs::path file = path_ / relative;
-        fs::create_directories(file.parent_path());
-        std::ofstream(file, std::ios::binary) << content;
-        return file;
-    }
-
-private:
-    fs::path path_;
-};
+using omni::testing::TemporaryDirectory;
 
 Config loadValid(const fs::path& mainFile, bool optional = false)
 {
@@ -208,7 +178,7 @@ TEST(LoadConfig, ShippedConfigDocumentsEveryKey)
 // ---------------------------------------------------------------------------
 // systemd's directory variables.
 
-class SystemdDirectories : public testing::Test {
+class SystemdDirectories : public ::testing::Test {
 protected:
     void SetUp() override
     {
