@@ -410,9 +410,9 @@ Result<ApplySummary> NetworkService::refreshFromLeases(const ServiceHooks& hooks
     return applyDnsAndNtp(*applied_, hooks);
 }
 
-std::vector<PortFacts> NetworkService::describe()
+std::vector<agent::PortFacts> NetworkService::describe()
 {
-    std::vector<PortFacts> facts;
+    std::vector<agent::PortFacts> facts;
     auto routes = network_.observeDefaultRoutes();
     std::optional<std::vector<std::string>> ntpServers;
     std::string ntpProblem;
@@ -422,8 +422,8 @@ std::vector<PortFacts> NetworkService::describe()
         ntpProblem = "NTP: " + inForce.error().message;
     }
     for (EthernetPort port : network::kEthernetPorts) {
-        PortFacts fact;
-        fact.port = port;
+        agent::PortFacts fact;
+        fact.port = portName(port);
         std::vector<std::string> problems;
         if (!ntpProblem.empty()) {
             problems.push_back(ntpProblem);
@@ -435,6 +435,7 @@ std::vector<PortFacts> NetworkService::describe()
         fact.ntp = ntpServers.value_or(std::vector<std::string> {});
         const auto& matcher = mapping_[port].matcher;
         if (!matcher) {
+            fact.mapping = "not mapped";
             fact.problem = portName(port) + " is not mapped to an interface";
             facts.push_back(std::move(fact));
             continue;

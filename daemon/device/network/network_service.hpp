@@ -42,6 +42,7 @@
 #include "daemon/core/manifest/manifest.hpp"
 #include "daemon/core/network/network_plan.hpp"
 #include "daemon/core/result.hpp"
+#include "daemon/device/agent/network_configurator.hpp"
 #include "daemon/device/network/network_applier.hpp"
 #include "drivers/dhcp/dhcp_supervisor.hpp"
 #include "drivers/dns/dns_backend.hpp"
@@ -71,22 +72,6 @@ struct ApplySummary {
     }
 };
 
-// Facts about one EthernetN now, for the receipt and `omni-provision network show`.
-struct PortFacts {
-    network::EthernetPort port = network::EthernetPort::Ethernet0;
-    std::string mapping; // how the configuration names it ("interface name \"eth0\""); empty: unmapped
-    std::optional<std::string> interfaceName; // absent: no interface matches
-    std::string macAddress;
-    std::optional<bool> carrier; // absent: unknown
-    std::string mode; // STATIC, DHCP, LEAVE_AS_IS as last applied; "" before any apply
-    std::vector<std::string> addresses; // every IPv4 address on it, "10.0.0.2/24" (ours or DHCP's)
-    std::optional<std::string> gateway; // the main-table default route through it with the lowest metric
-    std::optional<std::string> leaseAddress; // DHCP: the lease's address, when one is held
-    std::vector<std::string> dns; // servers in force for this interface
-    std::vector<std::string> ntp; // our override's servers; empty: the device's default list
-    std::string problem; // why a fact could not be read, else empty
-};
-
 struct ServiceHooks {
     netlink::ApplyHooks netlink;
     // Called before each step (the names above) that changes something: the
@@ -112,7 +97,9 @@ public:
     // for those two steps.
     Result<ApplySummary> refreshFromLeases(const ServiceHooks& hooks = {});
 
-    std::vector<PortFacts> describe();
+    // Facts about each EthernetN now, for the receipt and `omni-provision
+    // network show` (the gateway is not probed here).
+    std::vector<agent::PortFacts> describe();
 
     // Records `networking` as the configuration in force without changing
     // anything (a program that only reports, like `network show`, learns the

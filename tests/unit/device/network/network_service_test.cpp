@@ -333,7 +333,7 @@ TEST_F(NetworkServiceUnitTest, DescribeReportsEachPortsFacts)
     ASSERT_TRUE(service->apply(configuration));
     const auto facts = service->describe();
     ASSERT_EQ(facts.size(), 2U);
-    EXPECT_EQ(facts[0].port, network::EthernetPort::Ethernet0);
+    EXPECT_EQ(facts[0].port, "Ethernet0");
     EXPECT_EQ(facts[0].mapping, "interface name \"eth0\"");
     EXPECT_EQ(facts[0].interfaceName, "eth0");
     EXPECT_EQ(facts[0].macAddress, "02:00:00:00:00:01");
