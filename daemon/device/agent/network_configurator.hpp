@@ -18,19 +18,21 @@ struct NetworkApplySummary {
 };
 
 // Facts about one EthernetN, as the kernel and the backends see them now.
+// The network service fills them (daemon/device/network), the configurator
+// adds the gateway probe, the receipt and `network show` print them.
 struct PortFacts {
     std::string port; // "Ethernet0"
-    std::string mapping; // how the configuration names it: interface name "eth0", ...
+    std::string mapping; // how the configuration names it: interface name "eth0", ..., or "not mapped"
     std::optional<std::string> interfaceName; // absent: no interface matches
     std::string macAddress;
     std::optional<bool> carrier;
-    std::string mode; // STATIC, DHCP, LEAVE_AS_IS, or "" when unknown
-    std::vector<std::string> addresses; // "192.168.1.10/24"
-    std::optional<std::string> gateway; // default route's gateway on this interface
+    std::string mode; // STATIC, DHCP, LEAVE_AS_IS as last applied, or "" before any apply
+    std::vector<std::string> addresses; // every IPv4 address on it, "192.168.1.10/24" (ours or DHCP's)
+    std::optional<std::string> gateway; // of its main-table default route with the lowest metric
     std::optional<bool> gatewayAnswered; // ARP within 2 s; absent when not probed
     std::optional<std::string> leaseAddress; // DHCP: the lease's address with its prefix
-    std::vector<std::string> dns;
-    std::vector<std::string> ntp; // empty: the device's default list
+    std::vector<std::string> dns; // servers in force for this interface
+    std::vector<std::string> ntp; // our override's servers; empty: the device's default list
     std::string problem; // why a fact could not be read, else empty
 };
 

@@ -157,23 +157,7 @@ std::optional<netlink::GatewayProbe> probeFor(const agent::PortFacts& port)
 
 std::vector<agent::PortFacts> KernelNetworkConfigurator::describe(bool probeGateways)
 {
-    std::vector<agent::PortFacts> ports;
-    for (auto& fact : service_->describe()) {
-        agent::PortFacts port;
-        port.port = std::string(network::toString(fact.port));
-        port.mapping = fact.mapping.empty() ? "not mapped" : fact.mapping;
-        port.interfaceName = fact.interfaceName;
-        port.macAddress = fact.macAddress;
-        port.carrier = fact.carrier;
-        port.mode = fact.mode;
-        port.addresses = std::move(fact.addresses);
-        port.gateway = fact.gateway;
-        port.leaseAddress = fact.leaseAddress;
-        port.dns = std::move(fact.dns);
-        port.ntp = std::move(fact.ntp);
-        port.problem = std::move(fact.problem);
-        ports.push_back(std::move(port));
-    }
+    std::vector<agent::PortFacts> ports = service_->describe();
     if (!probeGateways)
         return ports;
     std::vector<netlink::GatewayProbe> probes;

@@ -1,7 +1,7 @@
 #pragma once
-// The agent's NetworkConfigurator on the real system: the network service of
-// drivers/network_service (netlink addresses and routes, supervised dhcpcd
-// clients, DNS and NTP backends, one rollback) built from the configuration.
+// The agent's NetworkConfigurator on the real system: the network service
+// (netlink addresses and routes, supervised dhcpcd clients, DNS and NTP
+// backends, one transaction with one rollback) built from the configuration.
 #include <memory>
 
 #include "config/config.hpp"

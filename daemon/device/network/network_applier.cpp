@@ -40,8 +40,9 @@ Error applyError(const PortOutcome& port, std::string message)
         label(port) + ": " + std::move(message), portName(port.port) };
 }
 
-// Steps 1: every configured port to a present, distinct interface.
-Result<std::vector<PortOutcome>> resolvePorts(
+} // namespace
+
+Result<std::vector<PortOutcome>> resolvePlanPorts(
     NetworkBackend& backend, const network::NetworkPlan& plan, const network::InterfaceMapping& mapping)
 {
     std::vector<PortOutcome> ports;
@@ -79,6 +80,8 @@ Result<std::vector<PortOutcome>> resolvePorts(
     return ports;
 }
 
+namespace {
+
 struct PortReading {
     network::ObservedInterface interface;
     std::vector<Operation> changes;
@@ -108,21 +111,32 @@ Result<PortReading> readPort(NetworkBackend& backend, const network::NetworkPlan
 
 } // namespace
 
-Result<std::vector<PortOutcome>> resolvePlanPorts(
-    NetworkBackend& backend, const network::NetworkPlan& plan, const network::InterfaceMapping& mapping)
+AddressesAndRoutes::AddressesAndRoutes(
+    NetworkBackend& backend, network::NetworkPlan plan, std::vector<PortOutcome> ports, ApplyHooks hooks)
+    : backend_(backend)
+    , plan_(std::move(plan))
+    , ports_(std::move(ports))
+    , hooks_(std::move(hooks))
 {
-    return resolvePorts(backend, plan, mapping);
 }
 
-Result<ApplyOutcome> applyNetworkPlan(NetworkBackend& backend, const network::NetworkPlan& plan,
-    const network::InterfaceMapping& mapping, const ApplyHooks& hooks)
+Result<RestoreOutcome> AddressesAndRoutes::undo()
 {
-    auto resolved = resolvePorts(backend, plan, mapping);
-    if (!resolved) {
-        return tl::unexpected(std::move(resolved.error()));
+    if (!snapshot_) {
+        return RestoreOutcome {};
     }
+    auto restored = backend_.restore(*snapshot_);
+    snapshot_.reset();
+    return restored;
+}
+
+Result<ApplyOutcome> AddressesAndRoutes::apply()
+{
+    NetworkBackend& backend = backend_;
+    const network::NetworkPlan& plan = plan_;
+    const ApplyHooks& hooks = hooks_;
     ApplyOutcome outcome;
-    outcome.ports = std::move(*resolved);
+    outcome.ports = ports_;
     const std::uint64_t requestsBefore = backend.changeRequestsSent();
     const auto countRequests
         = [&] { outcome.changeRequests = backend.changeRequestsSent() - requestsBefore; };
@@ -157,21 +171,8 @@ Result<ApplyOutcome> applyNetworkPlan(NetworkBackend& backend, const network::Ne
         return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
             "taking the snapshot before any change (nothing was changed): " + snapshot.error().message);
     }
-    const auto rollBack = [&](Error failure) {
-        auto restored = backend.restore(*snapshot);
-        if (!restored) {
-            failure.message += "; rolling back failed as well, the network may be half-applied: "
-                + restored.error().message;
-        } else if (restored->vanishedInterfaces.empty()) {
-            failure.message += "; rolled back: every interface is as it was before";
-        } else {
-            failure.message += "; rolled back, except interfaces that disappeared meanwhile:";
-            for (const LinkRecord& link : restored->vanishedInterfaces) {
-                failure.message += " " + link.name;
-            }
-        }
-        return tl::unexpected(std::move(failure));
-    };
+    snapshot_ = std::move(*snapshot);
+    // A failure from here on may have changed something; undo() puts it back.
 
     // Steps 4 and 5: rounds of read, diff, change until a whole round reads
     // back with nothing left to change.
@@ -188,7 +189,7 @@ Result<ApplyOutcome> applyNetworkPlan(NetworkBackend& backend, const network::Ne
             } else {
                 auto fresh = readPort(backend, plan, port);
                 if (!fresh) {
-                    return rollBack(std::move(fresh.error()));
+                    return tl::unexpected(std::move(fresh.error()));
                 }
                 reading = std::move(*fresh);
             }
@@ -197,7 +198,7 @@ Result<ApplyOutcome> applyNetworkPlan(NetworkBackend& backend, const network::Ne
                 continue;
             }
             if (round == kMaxApplyRounds) {
-                return rollBack(applyError(port,
+                return tl::unexpected(applyError(port,
                     "reading back after " + std::to_string(kMaxApplyRounds)
                         + " rounds of changes, the interface still differs from the plan (left to do: "
                         + network::describe(reading.changes) + ")"));
@@ -212,7 +213,7 @@ Result<ApplyOutcome> applyNetworkPlan(NetworkBackend& backend, const network::Ne
                 changedThisRound = true;
                 auto executed = backend.execute(port.interface.ifindex, operation);
                 if (!executed) {
-                    return rollBack(applyError(port,
+                    return tl::unexpected(applyError(port,
                         "step " + std::to_string(step + 1) + " of " + std::to_string(reading.changes.size())
                             + " (" + network::describe(operation) + ") failed: " + executed.error().message));
                 }
@@ -237,7 +238,7 @@ Result<ApplyOutcome> applyNetworkPlan(NetworkBackend& backend, const network::Ne
                 return address.address == operation.address && address.prefixLength == operation.prefixLength;
             });
             if (found != addresses.end() && !found->ours) {
-                return rollBack(applyError(port,
+                return tl::unexpected(applyError(port,
                     "reading back, " + network::describe(operation)
                         + " is present but without our address protocol mark (IFA_PROTO "
                         + std::to_string(network::kOwnAddressProtocol)
@@ -247,8 +248,35 @@ Result<ApplyOutcome> applyNetworkPlan(NetworkBackend& backend, const network::Ne
         }
     }
     countRequests();
-    outcome.snapshot = std::move(*snapshot);
     return outcome;
+}
+
+Result<ApplyOutcome> applyNetworkPlan(NetworkBackend& backend, const network::NetworkPlan& plan,
+    const network::InterfaceMapping& mapping, const ApplyHooks& hooks)
+{
+    auto ports = resolvePlanPorts(backend, plan, mapping);
+    if (!ports) {
+        return tl::unexpected(std::move(ports.error()));
+    }
+    AddressesAndRoutes step(backend, plan, std::move(*ports), hooks);
+    auto applied = step.apply();
+    if (applied || !step.mayHaveChanged()) {
+        return applied;
+    }
+    Error failure = std::move(applied.error());
+    auto restored = step.undo();
+    if (!restored) {
+        failure.message
+            += "; rolling back failed as well, the network may be half-applied: " + restored.error().message;
+    } else if (restored->vanishedInterfaces.empty()) {
+        failure.message += "; rolled back: every interface is as it was before";
+    } else {
+        failure.message += "; rolled back, except interfaces that disappeared meanwhile:";
+        for (const LinkRecord& link : restored->vanishedInterfaces) {
+            failure.message += " " + link.name;
+        }
+    }
+    return tl::unexpected(std::move(failure));
 }
 
 } // namespace omni::netlink

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <memory>
 
 #include "daemon/core/manifest/ipv4.hpp"
 #include "drivers/dns/resolved_backend.hpp"
@@ -49,53 +50,265 @@ void addOnce(std::vector<std::string>& into, const std::vector<std::string>& ser
     }
 }
 
-// Collects what undoing a failed apply says, step by step.
-struct Undo {
-    std::vector<std::string> problems;
-
-    void note(const std::string& what, const Error& error)
+// Stops our DHCP client of a port that becomes STATIC; undone by starting
+// it again.
+class DhcpStopStep final : public NetworkStep {
+public:
+    DhcpStopStep(dhcp::DhcpSupervisor& dhcp, netlink::NetworkBackend& network,
+        netlink::InterfaceIdentity interface, std::uint32_t routeMetric, ApplySummary& summary)
+        : dhcp_(dhcp)
+        , network_(network)
+        , interface_(std::move(interface))
+        , routeMetric_(routeMetric)
+        , summary_(summary)
     {
-        problems.push_back(what + ": " + error.message);
     }
 
-    Error finish(std::string_view step, std::string_view stepTitle, Error failure) const
+    std::string_view name() const override { return kStepDhcpStop; }
+    std::string_view title() const override { return "stopping a DHCP client"; }
+    bool needed() override { return dhcp_.adoptLeftClient(interface_.name); }
+
+    Result<void> apply() override
     {
-        Error error { ReasonCode::NetworkApplyFailed, Check::NetworkApply,
-            std::string(stepTitle) + " step failed: " + failure.message, std::string(step) };
-        if (failure.reason == ReasonCode::InterfaceMissing) {
-            error.reason = ReasonCode::InterfaceMissing;
-            error.check = Check::InterfaceMapping;
+        const dhcp::StopOutcome outcome = dhcp_.stop(interface_.name);
+        stopped_ = true;
+        summary_.dhcpStopped.push_back(interface_.name);
+        if (!outcome.lastLease) {
+            return {};
         }
-        if (problems.empty()) {
-            error.message
-                += "; rolled back: addresses, routes, DHCP clients, DNS and NTP are as they were before";
-        } else {
-            error.message += "; rolling back failed as well, the network may be half-applied:";
-            for (const std::string& problem : problems) {
-                error.message += " " + problem + ";";
+        // dhcpcd removes its address when it stops; one that was killed
+        // leaves it, and it goes here (its routes, which use it as source,
+        // go with it).
+        auto observed = network_.observeInterface(interface_.ifindex);
+        if (!observed) {
+            return tl::unexpected(std::move(observed.error()));
+        }
+        for (const network::ObservedAddress& address : observed->addresses) {
+            if (address.address == outcome.lastLease->address
+                && address.prefixLength == outcome.lastLease->prefixLength && !address.ours) {
+                auto removed = network_.execute(interface_.ifindex,
+                    network::Operation::removeAddress(address.address, address.prefixLength));
+                if (!removed) {
+                    return tl::unexpected(std::move(removed.error()));
+                }
             }
-            error.message.pop_back();
         }
-        return error;
+        return {};
     }
+
+    void undo(UndoLog& log) override
+    {
+        if (!stopped_) {
+            return;
+        }
+        if (auto restarted = dhcp_.start(interface_.name, routeMetric_); !restarted) {
+            log.failed("restarting the DHCP client on " + interface_.name, restarted.error());
+        }
+    }
+
+private:
+    dhcp::DhcpSupervisor& dhcp_;
+    netlink::NetworkBackend& network_;
+    netlink::InterfaceIdentity interface_;
+    std::uint32_t routeMetric_ = 0;
+    ApplySummary& summary_;
+    bool stopped_ = false;
 };
 
-std::string stepTitle(std::string_view step)
-{
-    if (step == kStepDhcpStop) {
-        return "stopping a DHCP client";
+// Addresses, links and default routes through netlink; undone by restoring
+// the snapshot it took before its first change.
+class AddressesStep final : public NetworkStep {
+public:
+    AddressesStep(netlink::AddressesAndRoutes changes, ApplySummary& summary)
+        : changes_(std::move(changes))
+        , summary_(summary)
+    {
     }
-    if (step == kStepAddresses) {
-        return "addresses and routes";
+
+    std::string_view name() const override { return kStepAddresses; }
+    std::string_view title() const override { return "addresses and routes"; }
+
+    Result<void> apply() override
+    {
+        auto applied = changes_.apply();
+        if (!applied) {
+            return tl::unexpected(std::move(applied.error()));
+        }
+        summary_.changeRequests = applied->changeRequests;
+        return {};
     }
-    if (step == kStepDhcpStart) {
-        return "starting a DHCP client";
+
+    void undo(UndoLog& log) override
+    {
+        if (!changes_.mayHaveChanged()) {
+            return;
+        }
+        auto restored = changes_.undo();
+        if (!restored) {
+            log.failed("addresses and routes", restored.error());
+        } else if (!restored->vanishedInterfaces.empty()) {
+            std::string vanished = "interfaces that disappeared meanwhile:";
+            for (const netlink::LinkRecord& link : restored->vanishedInterfaces) {
+                vanished += " " + link.name;
+            }
+            log.except(std::move(vanished));
+        }
     }
-    if (step == kStepDns) {
-        return "DNS";
+
+private:
+    netlink::AddressesAndRoutes changes_;
+    ApplySummary& summary_;
+};
+
+// Starts a DHCP client for a DHCP port that has none; undone by stopping it.
+class DhcpStartStep final : public NetworkStep {
+public:
+    DhcpStartStep(dhcp::DhcpSupervisor& dhcp, netlink::InterfaceIdentity interface, std::uint32_t routeMetric,
+        ApplySummary& summary)
+        : dhcp_(dhcp)
+        , interface_(std::move(interface))
+        , routeMetric_(routeMetric)
+        , summary_(summary)
+    {
     }
-    return "NTP";
-}
+
+    std::string_view name() const override { return kStepDhcpStart; }
+    std::string_view title() const override { return "starting a DHCP client"; }
+    bool needed() override { return !dhcp_.supervises(interface_.name); }
+
+    Result<void> apply() override
+    {
+        auto started = dhcp_.start(interface_.name, routeMetric_);
+        if (!started) {
+            return tl::unexpected(std::move(started.error()));
+        }
+        started_ = true;
+        summary_.dhcpStarted.push_back(interface_.name);
+        return {};
+    }
+
+    void undo(UndoLog&) override
+    {
+        if (started_) {
+            dhcp_.stop(interface_.name);
+        }
+    }
+
+private:
+    dhcp::DhcpSupervisor& dhcp_;
+    netlink::InterfaceIdentity interface_;
+    std::uint32_t routeMetric_ = 0;
+    ApplySummary& summary_;
+    bool started_ = false;
+};
+
+// DNS servers, computed when the step runs (after the DHCP clients); undone
+// by restoring the snapshot of `snapshotOf`.
+class DnsStep final : public NetworkStep {
+public:
+    DnsStep(dns::DnsBackend& dns, dns::DnsSettings snapshotOf, std::function<dns::DnsSettings()> wanted,
+        ApplySummary& summary)
+        : dns_(dns)
+        , snapshotOf_(std::move(snapshotOf))
+        , wanted_(std::move(wanted))
+        , summary_(summary)
+    {
+    }
+
+    std::string_view name() const override { return kStepDns; }
+    std::string_view title() const override { return "DNS"; }
+
+    Result<void> snapshot() override
+    {
+        auto taken = dns_.snapshot(snapshotOf_);
+        if (!taken) {
+            return tl::unexpected(std::move(taken.error()));
+        }
+        snapshot_ = std::move(*taken);
+        return {};
+    }
+
+    Result<void> apply() override
+    {
+        touched_ = true; // a failed write may have changed part of it
+        auto applied = dns_.apply(wanted_());
+        if (!applied) {
+            return tl::unexpected(std::move(applied.error()));
+        }
+        summary_.dnsChanged = applied->changed;
+        summary_.warnings.insert(summary_.warnings.end(), applied->warnings.begin(), applied->warnings.end());
+        return {};
+    }
+
+    void undo(UndoLog& log) override
+    {
+        if (touched_ && snapshot_) {
+            if (auto restored = dns_.restore(*snapshot_); !restored) {
+                log.failed("DNS", restored.error());
+            }
+        }
+    }
+
+private:
+    dns::DnsBackend& dns_;
+    dns::DnsSettings snapshotOf_;
+    std::function<dns::DnsSettings()> wanted_;
+    ApplySummary& summary_;
+    std::optional<dns::DnsSnapshot> snapshot_;
+    bool touched_ = false;
+};
+
+// NTP servers, computed when the step runs; undone by restoring the snapshot.
+class NtpStep final : public NetworkStep {
+public:
+    NtpStep(ntp::NtpBackend& ntp, std::function<network::NtpPlan()> wanted, ApplySummary& summary)
+        : ntp_(ntp)
+        , wanted_(std::move(wanted))
+        , summary_(summary)
+    {
+    }
+
+    std::string_view name() const override { return kStepNtp; }
+    std::string_view title() const override { return "NTP"; }
+
+    Result<void> snapshot() override
+    {
+        auto taken = ntp_.snapshot();
+        if (!taken) {
+            return tl::unexpected(std::move(taken.error()));
+        }
+        snapshot_ = std::move(*taken);
+        return {};
+    }
+
+    Result<void> apply() override
+    {
+        touched_ = true; // a failed write may have changed part of it
+        auto applied = ntp_.apply(wanted_());
+        if (!applied) {
+            return tl::unexpected(std::move(applied.error()));
+        }
+        summary_.ntpChanged = applied->changed;
+        summary_.warnings.insert(summary_.warnings.end(), applied->warnings.begin(), applied->warnings.end());
+        return {};
+    }
+
+    void undo(UndoLog& log) override
+    {
+        if (touched_ && snapshot_) {
+            if (auto restored = ntp_.restore(*snapshot_); !restored) {
+                log.failed("NTP", restored.error());
+            }
+        }
+    }
+
+private:
+    ntp::NtpBackend& ntp_;
+    std::function<network::NtpPlan()> wanted_;
+    ApplySummary& summary_;
+    std::optional<ntp::NtpSnapshot> snapshot_;
+    bool touched_ = false;
+};
 
 } // namespace
 
@@ -168,7 +381,7 @@ network::NtpPlan NetworkService::ntpPlan(const Applied& applied) const
     return fromLeases;
 }
 
-Result<std::pair<network::NetworkPlan, NetworkService::Applied>> NetworkService::planPorts(
+Result<NetworkService::Planned> NetworkService::planPorts(
     const std::optional<manifest::NetworkingConfiguration>& networking)
 {
     auto plan = network::planNetwork(networking, mapping_);
@@ -179,20 +392,20 @@ Result<std::pair<network::NetworkPlan, NetworkService::Applied>> NetworkService:
     if (!ports) {
         return tl::unexpected(std::move(ports.error()));
     }
-    Applied wanted;
-    wanted.ntp = plan->ntp;
-    for (const netlink::PortOutcome& port : *ports) {
+    Planned planned { std::move(*plan), std::move(*ports), {} };
+    planned.applied.ntp = planned.plan.ntp;
+    for (const netlink::PortOutcome& port : planned.ports) {
         PortState state;
         state.mode = port.mode;
         state.interface = port.interface;
-        state.routeMetric = (*plan)[port.port].routeMetric;
+        state.routeMetric = planned.plan[port.port].routeMetric;
         const manifest::EthernetPayload* payload = payloadOf(networking, port.port);
         if (port.mode == InterfaceMode::Static && payload != nullptr && payload->staticIp) {
             state.staticDns = payload->staticIp->dns;
         }
-        wanted.ports[indexOf(port.port)] = std::move(state);
+        planned.applied.ports[indexOf(port.port)] = std::move(state);
     }
-    return std::pair { std::move(*plan), std::move(wanted) };
+    return planned;
 }
 
 Result<void> NetworkService::assumeInForce(const std::optional<manifest::NetworkingConfiguration>& networking)
@@ -201,155 +414,53 @@ Result<void> NetworkService::assumeInForce(const std::optional<manifest::Network
     if (!planned) {
         return tl::unexpected(std::move(planned.error()));
     }
-    applied_ = std::move(planned->second);
+    applied_ = std::move(planned->applied);
     return {};
 }
 
 Result<ApplySummary> NetworkService::apply(
     const std::optional<manifest::NetworkingConfiguration>& networking, const ServiceHooks& hooks)
 {
-    // 1. Plan and interfaces; nothing touched yet.
+    // Plan and interfaces; nothing touched yet.
     auto planned = planPorts(networking);
     if (!planned) {
         return tl::unexpected(std::move(planned.error()));
     }
-    const network::NetworkPlan* plan = &planned->first;
-    Applied wanted = std::move(planned->second);
+    Applied wanted = std::move(planned->applied);
 
-    // 2. Snapshots of DNS and NTP.
+    ApplySummary summary;
+    NetworkTransaction transaction(hooks.beforeStep);
+    for (const auto& state : wanted.ports) {
+        if (state && state->mode == InterfaceMode::Static) {
+            transaction.add(std::make_unique<DhcpStopStep>(
+                dhcp_, network_, state->interface, state->routeMetric, summary));
+        }
+    }
+    transaction.add(
+        std::make_unique<AddressesStep>(netlink::AddressesAndRoutes(network_, std::move(planned->plan),
+                                            std::move(planned->ports), hooks.netlink),
+            summary));
+    for (const auto& state : wanted.ports) {
+        if (state && state->mode == InterfaceMode::Dhcp) {
+            transaction.add(
+                std::make_unique<DhcpStartStep>(dhcp_, state->interface, state->routeMetric, summary));
+        }
+    }
+    // The DNS snapshot covers the configured links; what they get is only
+    // known once the DHCP clients run (a lease already held).
     dns::DnsSettings linksOnly;
     for (const auto& state : wanted.ports) {
         if (state) {
             linksOnly.links.push_back({ state->interface.ifindex, state->interface.name, {} });
         }
     }
-    auto dnsSnapshot = dns_.snapshot(linksOnly);
-    if (!dnsSnapshot) {
-        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
-            "DNS step failed before any change (snapshot): " + dnsSnapshot.error().message,
-            std::string(kStepDns));
+    transaction.add(std::make_unique<DnsStep>(
+        dns_, std::move(linksOnly), [&] { return dnsSettings(wanted); }, summary));
+    transaction.add(std::make_unique<NtpStep>(
+        ntp_, [&] { return ntpPlan(wanted); }, summary));
+    if (auto done = transaction.run(); !done) {
+        return tl::unexpected(std::move(done.error()));
     }
-    auto ntpSnapshot = ntp_.snapshot();
-    if (!ntpSnapshot) {
-        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
-            "NTP step failed before any change (snapshot): " + ntpSnapshot.error().message,
-            std::string(kStepNtp));
-    }
-
-    ApplySummary summary;
-    std::vector<const PortState*> stopped;
-    std::vector<std::string> started;
-    std::optional<netlink::NetworkSnapshot> addressSnapshot;
-    bool dnsTouched = false;
-    bool ntpTouched = false;
-    const auto rollBack = [&](std::string_view step, Error failure) {
-        Undo undo;
-        if (ntpTouched) {
-            if (auto restored = ntp_.restore(*ntpSnapshot); !restored) {
-                undo.note("NTP", restored.error());
-            }
-        }
-        if (dnsTouched) {
-            if (auto restored = dns_.restore(*dnsSnapshot); !restored) {
-                undo.note("DNS", restored.error());
-            }
-        }
-        for (const std::string& name : started) {
-            dhcp_.stop(name);
-        }
-        if (addressSnapshot) {
-            if (auto restored = network_.restore(*addressSnapshot); !restored) {
-                undo.note("addresses and routes", restored.error());
-            }
-        }
-        for (const PortState* state : stopped) {
-            if (auto restarted = dhcp_.start(state->interface.name, state->routeMetric); !restarted) {
-                undo.note("restarting the DHCP client on " + state->interface.name, restarted.error());
-            }
-        }
-        return tl::unexpected(undo.finish(step, stepTitle(step), std::move(failure)));
-    };
-    const auto before = [&](std::string_view step) {
-        if (hooks.beforeStep) {
-            hooks.beforeStep(step);
-        }
-    };
-
-    // 3. DHCP clients of ports that become static.
-    for (const auto& state : wanted.ports) {
-        if (!state || state->mode != InterfaceMode::Static || !dhcp_.adoptLeftClient(state->interface.name)) {
-            continue;
-        }
-        before(kStepDhcpStop);
-        const dhcp::StopOutcome outcome = dhcp_.stop(state->interface.name);
-        stopped.push_back(&*state);
-        summary.dhcpStopped.push_back(state->interface.name);
-        if (!outcome.lastLease) {
-            continue;
-        }
-        // dhcpcd removes its address when it stops; one that was killed
-        // leaves it, and it goes here (its routes, which use it as source,
-        // go with it).
-        auto observed = network_.observeInterface(state->interface.ifindex);
-        if (!observed) {
-            return rollBack(kStepDhcpStop, observed.error());
-        }
-        for (const network::ObservedAddress& address : observed->addresses) {
-            if (address.address == outcome.lastLease->address
-                && address.prefixLength == outcome.lastLease->prefixLength && !address.ours) {
-                auto removed = network_.execute(state->interface.ifindex,
-                    network::Operation::removeAddress(address.address, address.prefixLength));
-                if (!removed) {
-                    return rollBack(kStepDhcpStop, removed.error());
-                }
-            }
-        }
-    }
-
-    // 4. Addresses, links, default routes.
-    before(kStepAddresses);
-    auto applied = netlink::applyNetworkPlan(network_, *plan, mapping_, hooks.netlink);
-    if (!applied) {
-        // The applier has rolled its own changes back.
-        return rollBack(kStepAddresses, applied.error());
-    }
-    summary.changeRequests = applied->changeRequests;
-    addressSnapshot = std::move(applied->snapshot);
-
-    // 5. DHCP clients of DHCP ports.
-    for (const auto& state : wanted.ports) {
-        if (!state || state->mode != InterfaceMode::Dhcp || dhcp_.supervises(state->interface.name)) {
-            continue;
-        }
-        before(kStepDhcpStart);
-        auto startedNow = dhcp_.start(state->interface.name, state->routeMetric);
-        if (!startedNow) {
-            return rollBack(kStepDhcpStart, startedNow.error());
-        }
-        started.push_back(state->interface.name);
-        summary.dhcpStarted.push_back(state->interface.name);
-    }
-
-    // 6. DNS.
-    before(kStepDns);
-    dnsTouched = true;
-    auto dnsApplied = dns_.apply(dnsSettings(wanted));
-    if (!dnsApplied) {
-        return rollBack(kStepDns, dnsApplied.error());
-    }
-    summary.dnsChanged = dnsApplied->changed;
-    summary.warnings.insert(summary.warnings.end(), dnsApplied->warnings.begin(), dnsApplied->warnings.end());
-
-    // 7. NTP.
-    before(kStepNtp);
-    ntpTouched = true;
-    auto ntpApplied = ntp_.apply(ntpPlan(wanted));
-    if (!ntpApplied) {
-        return rollBack(kStepNtp, ntpApplied.error());
-    }
-    summary.ntpChanged = ntpApplied->changed;
-    summary.warnings.insert(summary.warnings.end(), ntpApplied->warnings.begin(), ntpApplied->warnings.end());
-
     applied_ = std::move(wanted);
     return summary;
 }
@@ -357,48 +468,15 @@ Result<ApplySummary> NetworkService::apply(
 Result<ApplySummary> NetworkService::applyDnsAndNtp(const Applied& applied, const ServiceHooks& hooks)
 {
     const dns::DnsSettings settings = dnsSettings(applied);
-    auto dnsSnapshot = dns_.snapshot(settings);
-    if (!dnsSnapshot) {
-        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
-            "DNS step failed before any change (snapshot): " + dnsSnapshot.error().message,
-            std::string(kStepDns));
-    }
-    auto ntpSnapshot = ntp_.snapshot();
-    if (!ntpSnapshot) {
-        return fail(ReasonCode::NetworkApplyFailed, Check::NetworkApply,
-            "NTP step failed before any change (snapshot): " + ntpSnapshot.error().message,
-            std::string(kStepNtp));
-    }
     ApplySummary summary;
-    if (hooks.beforeStep) {
-        hooks.beforeStep(kStepDns);
+    NetworkTransaction transaction(hooks.beforeStep);
+    transaction.add(std::make_unique<DnsStep>(
+        dns_, settings, [&] { return settings; }, summary));
+    transaction.add(std::make_unique<NtpStep>(
+        ntp_, [&] { return ntpPlan(applied); }, summary));
+    if (auto done = transaction.run(); !done) {
+        return tl::unexpected(std::move(done.error()));
     }
-    auto dnsApplied = dns_.apply(settings);
-    if (!dnsApplied) {
-        Undo undo;
-        if (auto restored = dns_.restore(*dnsSnapshot); !restored) {
-            undo.note("DNS", restored.error());
-        }
-        return tl::unexpected(undo.finish(kStepDns, stepTitle(kStepDns), std::move(dnsApplied.error())));
-    }
-    summary.dnsChanged = dnsApplied->changed;
-    summary.warnings = dnsApplied->warnings;
-    if (hooks.beforeStep) {
-        hooks.beforeStep(kStepNtp);
-    }
-    auto ntpApplied = ntp_.apply(ntpPlan(applied));
-    if (!ntpApplied) {
-        Undo undo;
-        if (auto restored = ntp_.restore(*ntpSnapshot); !restored) {
-            undo.note("NTP", restored.error());
-        }
-        if (auto restored = dns_.restore(*dnsSnapshot); !restored) {
-            undo.note("DNS", restored.error());
-        }
-        return tl::unexpected(undo.finish(kStepNtp, stepTitle(kStepNtp), std::move(ntpApplied.error())));
-    }
-    summary.ntpChanged = ntpApplied->changed;
-    summary.warnings.insert(summary.warnings.end(), ntpApplied->warnings.begin(), ntpApplied->warnings.end());
     return summary;
 }
 
@@ -410,9 +488,9 @@ Result<ApplySummary> NetworkService::refreshFromLeases(const ServiceHooks& hooks
     return applyDnsAndNtp(*applied_, hooks);
 }
 
-std::vector<PortFacts> NetworkService::describe()
+std::vector<agent::PortFacts> NetworkService::describe()
 {
-    std::vector<PortFacts> facts;
+    std::vector<agent::PortFacts> facts;
     auto routes = network_.observeDefaultRoutes();
     std::optional<std::vector<std::string>> ntpServers;
     std::string ntpProblem;
@@ -422,8 +500,8 @@ std::vector<PortFacts> NetworkService::describe()
         ntpProblem = "NTP: " + inForce.error().message;
     }
     for (EthernetPort port : network::kEthernetPorts) {
-        PortFacts fact;
-        fact.port = port;
+        agent::PortFacts fact;
+        fact.port = portName(port);
         std::vector<std::string> problems;
         if (!ntpProblem.empty()) {
             problems.push_back(ntpProblem);
@@ -435,6 +513,7 @@ std::vector<PortFacts> NetworkService::describe()
         fact.ntp = ntpServers.value_or(std::vector<std::string> {});
         const auto& matcher = mapping_[port].matcher;
         if (!matcher) {
+            fact.mapping = "not mapped";
             fact.problem = portName(port) + " is not mapped to an interface";
             facts.push_back(std::move(fact));
             continue;

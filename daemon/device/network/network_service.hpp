@@ -3,33 +3,36 @@
 // NetworkingConfiguration in, addresses and routes (drivers/netlink), DHCP
 // clients (drivers/dhcp), DNS (drivers/dns) and NTP (drivers/ntp) out.
 //
-// apply(), in this order:
-//  1. plan (daemon/core/network) and resolve every configured port to its
-//     interface: INTERFACE_MISSING here, before anything is touched;
-//  2. snapshot DNS (the file, or each configured link's servers) and NTP (our file);
-//  3. stop the DHCP client of each port that becomes STATIC (its lease's
-//     address and routes go with it; an address left behind is removed
-//     through netlink), so our static default route never meets the
-//     client's route with the same metric;
-//  4. addresses, links and default routes through applyNetworkPlan (which
-//     rolls itself back when it fails);
-//  5. start a DHCP client for each DHCP port (never waiting for a lease);
-//  6. DNS: per port the static Dns, or the servers of the port's DHCP lease
+// apply() is one NetworkTransaction (network_transaction.hpp) of these
+// steps, in this order:
+//  0. before the transaction: plan (daemon/core/network) and resolve every
+//     configured port to its interface: INTERFACE_MISSING here, before
+//     anything is touched; then every step's snapshot (DNS: the file, or
+//     each configured link's servers; NTP: our file);
+//  1. dhcp-stop, per port that becomes STATIC and has our client: stop it
+//     (its lease's address and routes go with it; an address left behind is
+//     removed through netlink), so our static default route never meets
+//     the client's route with the same metric. Undo: start it again;
+//  2. addresses: addresses, links and default routes (netlink::
+//     AddressesAndRoutes). Undo: restore its netlink snapshot;
+//  3. dhcp-start, per DHCP port without a client: start one (never waiting
+//     for a lease). Undo: stop it;
+//  4. dns: per port the static Dns, or the servers of the port's DHCP lease
 //     when one is known; the union (Ethernet0's first, each once) for
-//     resolv.conf, per link for resolved;
-//  7. NTP: the manifest's Ntp when present; without one, the NTP servers of
+//     resolv.conf, per link for resolved. Undo: restore the DNS snapshot;
+//  5. ntp: the manifest's Ntp when present; without one, the NTP servers of
 //     the DHCP leases ("DNS and NTP from the lease apply unless the manifest
-//     sets NTP"), or nothing when no lease has any.
-// A failure in 3-7 undoes every step already done, in reverse (NTP file,
-// DNS, clients started, addresses and routes from the netlink snapshot,
-// clients stopped) and returns NETWORK_APPLY_FAILED whose message starts
+//     sets NTP"), or nothing when no lease has any. Undo: restore the NTP
+//     snapshot.
+// A failure undoes the failed step's part and every step before it, in
+// reverse, each once, and returns NETWORK_APPLY_FAILED whose message starts
 // with the step ("DNS step failed: ...") and whose `where` is the step name.
 // The configuration in force changes nothing: no netlink request, no DNS
 // rewrite or bus call, no NTP restart, no DHCP client restarted.
 //
-// Leases arrive later: refreshFromLeases() applies the DNS and NTP of the
-// leases in force (the daemon calls it when a lease file changes and after
-// DhcpSupervisor::reap()).
+// Leases arrive later: refreshFromLeases() runs the dns and ntp steps alone
+// for the leases in force (the daemon calls it when a lease file changes and
+// after DhcpSupervisor::reap()).
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -42,7 +45,9 @@
 #include "daemon/core/manifest/manifest.hpp"
 #include "daemon/core/network/network_plan.hpp"
 #include "daemon/core/result.hpp"
+#include "daemon/device/agent/network_configurator.hpp"
 #include "daemon/device/network/network_applier.hpp"
+#include "daemon/device/network/network_transaction.hpp"
 #include "drivers/dhcp/dhcp_supervisor.hpp"
 #include "drivers/dns/dns_backend.hpp"
 #include "drivers/ntp/ntp_backend.hpp"
@@ -71,27 +76,11 @@ struct ApplySummary {
     }
 };
 
-// Facts about one EthernetN now, for the receipt and `omni-provision network show`.
-struct PortFacts {
-    network::EthernetPort port = network::EthernetPort::Ethernet0;
-    std::string mapping; // how the configuration names it ("interface name \"eth0\""); empty: unmapped
-    std::optional<std::string> interfaceName; // absent: no interface matches
-    std::string macAddress;
-    std::optional<bool> carrier; // absent: unknown
-    std::string mode; // STATIC, DHCP, LEAVE_AS_IS as last applied; "" before any apply
-    std::vector<std::string> addresses; // every IPv4 address on it, "10.0.0.2/24" (ours or DHCP's)
-    std::optional<std::string> gateway; // the main-table default route through it with the lowest metric
-    std::optional<std::string> leaseAddress; // DHCP: the lease's address, when one is held
-    std::vector<std::string> dns; // servers in force for this interface
-    std::vector<std::string> ntp; // our override's servers; empty: the device's default list
-    std::string problem; // why a fact could not be read, else empty
-};
-
 struct ServiceHooks {
     netlink::ApplyHooks netlink;
     // Called before each step (the names above) that changes something: the
     // seam through which tests make a step fail.
-    std::function<void(std::string_view step)> beforeStep;
+    NetworkTransaction::BeforeStep beforeStep;
 };
 
 // Carrier of an interface; the default reads /sys/class/net/<name>/carrier.
@@ -112,7 +101,9 @@ public:
     // for those two steps.
     Result<ApplySummary> refreshFromLeases(const ServiceHooks& hooks = {});
 
-    std::vector<PortFacts> describe();
+    // Facts about each EthernetN now, for the receipt and `omni-provision
+    // network show` (the gateway is not probed here).
+    std::vector<agent::PortFacts> describe();
 
     // Records `networking` as the configuration in force without changing
     // anything (a program that only reports, like `network show`, learns the
@@ -133,8 +124,13 @@ private:
         network::NtpPlan ntp; // the manifest's
     };
 
-    Result<std::pair<network::NetworkPlan, Applied>> planPorts(
-        const std::optional<manifest::NetworkingConfiguration>& networking);
+    struct Planned {
+        network::NetworkPlan plan;
+        std::vector<netlink::PortOutcome> ports; // resolved, for the addresses step
+        Applied applied;
+    };
+
+    Result<Planned> planPorts(const std::optional<manifest::NetworkingConfiguration>& networking);
     dns::DnsSettings dnsSettings(const Applied& applied) const;
     network::NtpPlan ntpPlan(const Applied& applied) const;
     Result<ApplySummary> applyDnsAndNtp(const Applied& applied, const ServiceHooks& hooks);

@@ -269,6 +269,61 @@ TEST_F(NetworkServiceUnitTest, AnNtpFailureAlsoPutsDnsBack)
     EXPECT_EQ(kernel.links[0].addresses[0].address, ipv4("10.0.0.2"));
 }
 
+TEST_F(NetworkServiceUnitTest, AnAddressFailureRestoresTheKernelOnceAndTouchesNothingAfterIt)
+{
+    manifest::NetworkingConfiguration configuration;
+    configuration.ethernet0 = staticEthernet("10.0.0.2", "10.0.0.1", { "192.0.2.1" });
+    configuration.ethernet1 = dhcpEthernet();
+    const auto linksBefore = kernel.links;
+    kernel.failExecuteNumber = 1; // Ethernet0's address
+    std::vector<std::string> steps;
+    ServiceHooks hooks;
+    hooks.beforeStep = [&](std::string_view step) { steps.emplace_back(step); };
+    auto applied = service->apply(configuration, hooks);
+    ASSERT_FALSE(applied);
+    EXPECT_EQ(applied.error().reason, ReasonCode::NetworkApplyFailed);
+    EXPECT_EQ(applied.error().where, "addresses");
+    EXPECT_EQ(
+        applied.error().message.rfind("addresses and routes step failed: Ethernet0 (eth0, ifindex 2): step 2 "
+                                      "of 3 (add address 10.0.0.2/24) failed: ",
+            0),
+        0U)
+        << applied.error().message;
+    EXPECT_NE(applied.error().message.find(
+                  "; rolled back: addresses, routes, DHCP clients, DNS and NTP are as they were before"),
+        std::string::npos)
+        << applied.error().message;
+    EXPECT_EQ(steps, std::vector<std::string> { "addresses" });
+    EXPECT_EQ(kernel.restores, 1);
+    EXPECT_EQ(kernel.links, linksBefore);
+    EXPECT_TRUE(supervisor->interfaces().empty());
+    EXPECT_EQ(dns.log, std::vector<std::string> { "snapshot" });
+    EXPECT_EQ(ntp.log, std::vector<std::string> { "snapshot" });
+}
+
+TEST_F(NetworkServiceUnitTest, AnInterfaceThatVanishesMidApplyIsNamedInTheRollback)
+{
+    manifest::NetworkingConfiguration configuration;
+    configuration.ethernet0 = staticEthernet("10.0.0.2", "10.0.0.1", { "192.0.2.1" });
+    configuration.ethernet1 = staticEthernet("10.1.0.2", "10.1.0.1", { "192.0.2.2" });
+    ServiceHooks hooks;
+    hooks.netlink.beforeChanges = [&](network::EthernetPort port, const std::vector<network::Operation>&) {
+        if (port == network::EthernetPort::Ethernet1) {
+            std::erase_if(kernel.links, [](const auto& link) { return link.name == "eth1"; });
+        }
+    };
+    auto applied = service->apply(configuration, hooks);
+    ASSERT_FALSE(applied);
+    EXPECT_EQ(applied.error().where, "addresses");
+    EXPECT_NE(
+        applied.error().message.find("; rolled back: addresses, routes, DHCP clients, DNS and NTP are as "
+                                     "they were before, except interfaces that disappeared meanwhile: eth1"),
+        std::string::npos)
+        << applied.error().message;
+    EXPECT_EQ(kernel.restores, 1);
+    EXPECT_TRUE(kernel.link(2)->addresses.empty());
+}
+
 TEST_F(NetworkServiceUnitTest, AClientThatCannotStartRollsBackNamingTheStep)
 {
     options.dhcpcdPath = directory / "absent-dhcpcd";
@@ -333,7 +388,7 @@ TEST_F(NetworkServiceUnitTest, DescribeReportsEachPortsFacts)
     ASSERT_TRUE(service->apply(configuration));
     const auto facts = service->describe();
     ASSERT_EQ(facts.size(), 2U);
-    EXPECT_EQ(facts[0].port, network::EthernetPort::Ethernet0);
+    EXPECT_EQ(facts[0].port, "Ethernet0");
     EXPECT_EQ(facts[0].mapping, "interface name \"eth0\"");
     EXPECT_EQ(facts[0].interfaceName, "eth0");
     EXPECT_EQ(facts[0].macAddress, "02:00:00:00:00:01");
