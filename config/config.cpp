@@ -22,6 +22,8 @@
 #include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
+#include "daemon/core/text/text.hpp"
+
 namespace omni::config {
 
 std::string_view toString(DnsBackend backend)
@@ -158,50 +160,6 @@ struct ParseAbort {
 std::string positionText(const YAML::Mark& mark)
 {
     return "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1);
-}
-
-// Well-formed UTF-8 (no overlong forms, surrogates or code points past
-// U+10FFFF), so that messages and --dump-config stay readable text.
-bool isValidUtf8(std::string_view text)
-{
-    std::size_t at = 0;
-    while (at < text.size()) {
-        const auto lead = static_cast<unsigned char>(text[at]);
-        if (lead < 0x80) {
-            ++at;
-            continue;
-        }
-        std::size_t length = 0;
-        std::uint32_t codePoint = 0;
-        if (lead >= 0xc2 && lead <= 0xdf) {
-            length = 2;
-            codePoint = lead & 0x1fU;
-        } else if (lead >= 0xe0 && lead <= 0xef) {
-            length = 3;
-            codePoint = lead & 0x0fU;
-        } else if (lead >= 0xf0 && lead <= 0xf4) {
-            length = 4;
-            codePoint = lead & 0x07U;
-        } else {
-            return false;
-        }
-        if (text.size() - at < length) {
-            return false;
-        }
-        for (std::size_t index = 1; index < length; ++index) {
-            const auto continuation = static_cast<unsigned char>(text[at + index]);
-            if ((continuation & 0xc0U) != 0x80U) {
-                return false;
-            }
-            codePoint = (codePoint << 6) | (continuation & 0x3fU);
-        }
-        if ((length == 3 && codePoint < 0x800) || (length == 4 && codePoint < 0x10000) || codePoint > 0x10ffff
-            || (codePoint >= 0xd800 && codePoint <= 0xdfff)) {
-            return false;
-        }
-        at += length;
-    }
-    return true;
 }
 
 // A value as it appears in a message: quoted, control characters escaped,
@@ -345,7 +303,8 @@ public:
             throw ParseAbort { mark, "tags (" + quote(tag) + ") are not supported in the configuration" };
         }
         countNode(mark);
-        if (!isValidUtf8(value)) {
+        // Well-formed UTF-8 only, so that messages and --dump-config stay readable text.
+        if (text::firstInvalidUtf8(value)) {
             throw ParseAbort { mark, "the value is not valid UTF-8" };
         }
         Node node;
