@@ -14,6 +14,7 @@
 #include <yaml-cpp/parser.h>
 
 #include "config/config.hpp"
+#include "daemon/core/text/text.hpp"
 
 namespace omni::config::yaml {
 
@@ -37,50 +38,6 @@ struct ParseAbort {
 std::string positionText(const Position& position)
 {
     return "line " + std::to_string(position.line) + ", column " + std::to_string(position.column);
-}
-
-// Well-formed UTF-8 (no overlong forms, surrogates or code points past
-// U+10FFFF), so that messages and --dump-config stay readable text.
-bool isValidUtf8(std::string_view text)
-{
-    std::size_t at = 0;
-    while (at < text.size()) {
-        const auto lead = static_cast<unsigned char>(text[at]);
-        if (lead < 0x80) {
-            ++at;
-            continue;
-        }
-        std::size_t length = 0;
-        std::uint32_t codePoint = 0;
-        if (lead >= 0xc2 && lead <= 0xdf) {
-            length = 2;
-            codePoint = lead & 0x1fU;
-        } else if (lead >= 0xe0 && lead <= 0xef) {
-            length = 3;
-            codePoint = lead & 0x0fU;
-        } else if (lead >= 0xf0 && lead <= 0xf4) {
-            length = 4;
-            codePoint = lead & 0x07U;
-        } else {
-            return false;
-        }
-        if (text.size() - at < length) {
-            return false;
-        }
-        for (std::size_t index = 1; index < length; ++index) {
-            const auto continuation = static_cast<unsigned char>(text[at + index]);
-            if ((continuation & 0xc0U) != 0x80U) {
-                return false;
-            }
-            codePoint = (codePoint << 6) | (continuation & 0x3fU);
-        }
-        if ((length == 3 && codePoint < 0x800) || (length == 4 && codePoint < 0x10000) || codePoint > 0x10ffff
-            || (codePoint >= 0xd800 && codePoint <= 0xdfff)) {
-            return false;
-        }
-        at += length;
-    }
-    return true;
 }
 
 } // namespace
@@ -222,7 +179,8 @@ public:
                 "tags (" + quote(tag) + ") are not supported in the configuration" };
         }
         countNode(mark);
-        if (!isValidUtf8(value)) {
+        // Well-formed UTF-8 only, so that messages and --dump-config stay readable text.
+        if (text::firstInvalidUtf8(value)) {
             throw ParseAbort { positionOf(mark), "the value is not valid UTF-8" };
         }
         Node node;

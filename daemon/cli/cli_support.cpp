@@ -67,9 +67,9 @@ CliResult<trust::TrustAnchors> loadTrustAnchors(const std::vector<std::string>& 
     return std::move(*anchors);
 }
 
-CliResult<trust::UnixTime> parseNowFlag(const std::string& text)
+CliResult<time::UnixTime> parseNowFlag(const std::string& text)
 {
-    auto time = trust::parseRfc3339(text);
+    auto time = time::parseRfc3339(text);
     if (!time)
         return tl::unexpected(
             UsageError { "--now '" + text + "' is not an RFC 3339 time such as 2026-11-26T02:30:00Z" });

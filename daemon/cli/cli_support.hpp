@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "daemon/core/result.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/certificate_checks.hpp"
 
 namespace omni::cli {
@@ -38,7 +39,7 @@ CliResult<std::string> readInputFileOrStdin(const std::string& path, const std::
 CliResult<trust::TrustAnchors> loadTrustAnchors(const std::vector<std::string>& paths);
 
 // Validators shared by flags.
-CliResult<trust::UnixTime> parseNowFlag(const std::string& text);
+CliResult<time::UnixTime> parseNowFlag(const std::string& text);
 bool isValidDeviceName(const std::string& name);
 
 // Adds an "Example:" footer to a subcommand's --help.

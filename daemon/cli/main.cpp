@@ -7,6 +7,7 @@
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/commands.hpp"
 #include "daemon/core/build_info.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/certificate_checks.hpp"
 
 int main(int argc, char** argv)
@@ -16,8 +17,8 @@ int main(int argc, char** argv)
     };
     app.require_subcommand(1);
     app.set_version_flag("--version",
-        std::string("omni-provision ") + OMNI_VERSION + " (built " + omni::trust::formatTime(OMNI_BUILD_EPOCH)
-            + ")");
+        std::string("omni-provision ") + OMNI_VERSION + " (built "
+            + omni::time::formatRfc3339(OMNI_BUILD_EPOCH) + ")");
     int exitCode = omni::cli::kExitOk;
     omni::cli::registerCaCommand(app, exitCode);
     omni::cli::registerCreateDeviceCommand(app, exitCode);

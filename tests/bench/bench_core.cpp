@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include "daemon/core/manifest/manifest.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/verify/verify_archive.hpp"
 #include "daemon/issuer/ca/issuing.hpp"
 #include "tests/support/archive_factory.hpp"
@@ -14,7 +15,7 @@ namespace {
 
 using namespace omni;
 
-const trust::UnixTime kNow = static_cast<trust::UnixTime>(std::time(nullptr));
+const time::UnixTime kNow = static_cast<time::UnixTime>(std::time(nullptr));
 
 manifest::ProvisionRequest staticRequest()
 {

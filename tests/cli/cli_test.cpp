@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/certificate_checks.hpp"
 #include "daemon/issuer/ca/issuing.hpp"
 #include "tests/support/archive_factory.hpp"
@@ -129,16 +130,16 @@ TEST_F(Cli, RoundTripCreateDeviceThenInspectAccepts)
     EXPECT_EQ(verdict["NetworkingConfiguration"]["Ethernet0"]["StaticIpConnectionInfo"]["IpAddress"],
         "192.168.1.10");
 
-    const auto notBefore = *trust::parseRfc3339(verdict["NotBefore"].get<std::string>());
-    EXPECT_EQ(*trust::parseRfc3339(verdict["NotAfter"].get<std::string>()) - notBefore, 300);
+    const auto notBefore = *time::parseRfc3339(verdict["NotBefore"].get<std::string>());
+    EXPECT_EQ(*time::parseRfc3339(verdict["NotAfter"].get<std::string>()) - notBefore, 300);
 
-    const auto later = inspect(archive, { "--now", trust::formatTime(notBefore + 360) });
+    const auto later = inspect(archive, { "--now", time::formatRfc3339(notBefore + 360) });
     EXPECT_EQ(later.exitCode, 1);
     EXPECT_EQ(json(later)["Reason"], "CERT_EXPIRED");
-    const auto early = inspect(archive, { "--now", trust::formatTime(notBefore - 31) });
+    const auto early = inspect(archive, { "--now", time::formatRfc3339(notBefore - 31) });
     EXPECT_EQ(early.exitCode, 1);
     EXPECT_EQ(json(early)["Reason"], "CERT_NOT_YET_VALID");
-    const auto edge = inspect(archive, { "--now", trust::formatTime(notBefore - 30) });
+    const auto edge = inspect(archive, { "--now", time::formatRfc3339(notBefore - 30) });
     EXPECT_EQ(json(edge)["Verdict"], "ACCEPT");
 }
 
@@ -146,7 +147,7 @@ TEST_F(Cli, TextVerdictTellsWhatToDo)
 {
     ASSERT_EQ(createDevice(kStaticRequest, { "--out", out }).exitCode, 0);
     const auto expired = cli({ "inspect", out + "/certificates-omni_cam-01.zip", "--trust-anchor",
-        ca + "/root.pem", "--now", trust::formatTime(std::time(nullptr) + 3600) });
+        ca + "/root.pem", "--now", time::formatRfc3339(std::time(nullptr) + 3600) });
     EXPECT_EQ(expired.exitCode, 1);
     EXPECT_NE(expired.out.find("REJECT CERT_EXPIRED"), std::string::npos) << expired.out;
     EXPECT_NE(expired.out.find("within 5 minutes"), std::string::npos) << expired.out;

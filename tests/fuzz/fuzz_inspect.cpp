@@ -5,6 +5,7 @@
 #include <ctime>
 #include <memory>
 
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/x509_builder.hpp"
 #include "daemon/core/verify/verify_archive.hpp"
 
@@ -16,7 +17,7 @@ std::unique_ptr<omni::trust::TrustAnchors> anchors;
 
 extern "C" int LLVMFuzzerInitialize(int*, char***)
 {
-    const auto now = static_cast<omni::trust::UnixTime>(std::time(nullptr));
+    const auto now = static_cast<omni::time::UnixTime>(std::time(nullptr));
     auto key = omni::trust::generateKey(omni::trust::KeyType::EcP256);
     omni::trust::CertificateSpec spec;
     spec.commonName = "fuzz root";

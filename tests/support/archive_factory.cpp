@@ -1,5 +1,6 @@
 #include "tests/support/archive_factory.hpp"
 
+#include "daemon/core/digest/digest.hpp"
 #include "tests/support/raw_zip_builder.hpp"
 
 #include <algorithm>
@@ -18,7 +19,7 @@ template <class T> T orThrow(Result<T> result, const char* what)
 
 } // namespace
 
-TestAuthority TestAuthority::make(trust::UnixTime now, const std::string& name)
+TestAuthority TestAuthority::make(time::UnixTime now, const std::string& name)
 {
     TestAuthority authority;
     authority.rootKey = orThrow(trust::generateKey(trust::KeyType::EcP256), "root key");
@@ -54,7 +55,7 @@ std::string ArchiveFactory::manifestFor(const ArchiveRecipe& recipe) const
         { "DeviceId", recipe.deviceId },
         { "Arn", "arn:aws:panorama:us-east-1:123456789012:device/" + recipe.deviceId },
         { "IotThingName", recipe.deviceId },
-        { "CreatedAt", trust::formatTime(recipe.issuedAt) },
+        { "CreatedAt", time::formatRfc3339(recipe.issuedAt) },
     };
     if (!recipe.networking.empty())
         manifest["NetworkingConfiguration"] = recipe.networking;
@@ -72,7 +73,7 @@ std::string ArchiveFactory::make(const ArchiveRecipe& recipe) const
     spec.notBefore = recipe.issuedAt;
     spec.notAfter = recipe.issuedAt + recipe.lifetime;
     if (!recipe.omitDigest)
-        spec.manifestDigest = trust::sha256(recipe.digestOverManifest.value_or(manifest));
+        spec.manifestDigest = digest::sha256(recipe.digestOverManifest.value_or(manifest));
     spec.rawManifestDigestExtension = recipe.rawDigestExtension;
     auto certificate = orThrow(
         trust::issueCertificate(spec, key.get(), signer.issuing.get(), signer.issuingKey.get()), "leaf");

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/core/archive/zip_writer.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/x509_builder.hpp"
 
 namespace omni::testing {
@@ -23,7 +24,7 @@ struct TestAuthority {
     trust::X509Ptr issuing;
 
     // Root → issuing CA, valid from `now - 1 day` to `now + 1 year` unless told otherwise.
-    static TestAuthority make(trust::UnixTime now, const std::string& name = "Test");
+    static TestAuthority make(time::UnixTime now, const std::string& name = "Test");
     std::string rootPem() const { return trust::certificateToPem(root.get()); }
     std::string issuingPem() const { return trust::certificateToPem(issuing.get()); }
     trust::TrustAnchors anchors() const;
@@ -33,7 +34,7 @@ struct TestAuthority {
 struct ArchiveRecipe {
     std::string name = "cam-01";
     std::string deviceId = "device-3xk2m4q7wzt5bh6ry1pnc9d8sa";
-    trust::UnixTime issuedAt = 0;
+    time::UnixTime issuedAt = 0;
     std::int64_t lifetime = 300;
     nlohmann::json networking = nlohmann::json::object(); // empty: omitted
     // Overrides.

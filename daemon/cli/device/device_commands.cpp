@@ -11,6 +11,7 @@
 #include "daemon/core/build_info.hpp"
 #include "daemon/core/text/json_text.hpp"
 #include "daemon/core/text/text.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/device/agent/provisioning_agent.hpp"
 #include "daemon/device/log/journal.hpp"
 #include "daemon/device/network/kernel_network.hpp"
@@ -59,7 +60,7 @@ int runApply(const ApplyOptions& options)
     log::setSink(options.json ? log::Sink::Stderr : log::Sink::Automatic);
     state::DeviceState deviceState(configuration->stateDirectory);
     agent::ProvisioningAgent agent(agent::AgentSettings::fromConfig(*configuration, OMNI_BUILD_EPOCH),
-        deviceState, **network, *anchors, [] { return static_cast<trust::UnixTime>(std::time(nullptr)); });
+        deviceState, **network, *anchors, [] { return static_cast<time::UnixTime>(std::time(nullptr)); });
     auto report = agent.provisionFromFile(options.archive);
     // Whatever this archive did, the configuration in force stays the one of
     // the last success (DESIGN.md section 4, "Persistent").
@@ -114,7 +115,7 @@ int runStatus(const StatusOptions& options)
     }
     std::cout << statusLine(*status) << "\n";
     if (status->updatedAt)
-        std::cout << "Updated:     " << trust::formatTime(*status->updatedAt) << "\n";
+        std::cout << "Updated:     " << time::formatRfc3339(*status->updatedAt) << "\n";
     if (status->applied)
         std::cout << "Device:      " << text::printable(status->applied->name) << " ("
                   << text::printable(status->applied->deviceId) << ")\n"
@@ -123,7 +124,7 @@ int runStatus(const StatusOptions& options)
                   << "Network:     " << text::dumpJson(status->applied->networkingConfiguration) << "\n";
     if (status->lastAttempt) {
         const auto& attempt = *status->lastAttempt;
-        std::cout << "Last attempt " << trust::formatTime(attempt.at) << ": "
+        std::cout << "Last attempt " << time::formatRfc3339(attempt.at) << ": "
                   << state::toString(attempt.result);
         if (attempt.reason)
             std::cout << " " << toString(*attempt.reason);

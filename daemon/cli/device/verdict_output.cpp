@@ -24,7 +24,7 @@ std::string describeEthernet(const std::optional<manifest::EthernetPayload>& pay
 
 } // namespace
 
-std::string verdictText(const verify::Outcome& outcome, trust::UnixTime now)
+std::string verdictText(const verify::Outcome& outcome, time::UnixTime now)
 {
     std::ostringstream out;
     if (!outcome.result) {
@@ -38,8 +38,8 @@ std::string verdictText(const verify::Outcome& outcome, trust::UnixTime now)
     out << "ACCEPT " << text::printable(outcome.facts.fileName) << "\n"
         << "  Device      " << text::printable(request.name) << " ("
         << text::printable(accepted.manifest.deviceId) << ")\n"
-        << "  Valid       " << trust::formatTime(accepted.validity.notBefore) << " to "
-        << trust::formatTime(accepted.validity.notAfter) << " (clock " << trust::formatTime(now) << ")\n";
+        << "  Valid       " << time::formatRfc3339(accepted.validity.notBefore) << " to "
+        << time::formatRfc3339(accepted.validity.notAfter) << " (clock " << time::formatRfc3339(now) << ")\n";
     const auto& networking = request.networking;
     out << "  Ethernet0   " << describeEthernet(networking ? networking->ethernet0 : std::nullopt, true)
         << "\n"

@@ -11,6 +11,7 @@
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/commands.hpp"
 #include "daemon/core/text/json_text.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/issuer/ca/issuing.hpp"
 #include "daemon/issuer/provision/issuing_material.hpp"
 #include "daemon/issuer/provision/provision_device.hpp"
@@ -96,7 +97,7 @@ int runCreateDevice(const CreateDeviceOptions& options)
 
     std::cout << text::dumpJson(issuer::provisionResponse(*device), 2) << "\n";
     std::cerr << "Issued " << device->name << " (" << device->deviceId << "), certificate valid until "
-              << trust::formatTime(device->certificateNotAfter);
+              << time::formatRfc3339(device->certificateNotAfter);
     if (!written.empty())
         std::cerr << "; archive " << written.string();
     std::cerr << ". Copy it to the stick and plug it in within 5 minutes.\n";

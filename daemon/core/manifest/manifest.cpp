@@ -10,6 +10,7 @@
 #include "daemon/core/manifest/ipv4.hpp"
 #include "daemon/core/text/json_text.hpp"
 #include "daemon/core/text/text.hpp"
+#include "daemon/core/time/time.hpp"
 
 namespace omni::manifest {
 namespace {
@@ -683,69 +684,6 @@ private:
 
 constexpr std::string_view kManifestEntry = "manifest.json";
 
-bool digitsAt(std::string_view text, std::size_t offset, std::size_t count, int& value)
-{
-    if (offset + count > text.size()) {
-        return false;
-    }
-    value = 0;
-    for (std::size_t index = offset; index < offset + count; ++index) {
-        if (!isAsciiDigit(text[index])) {
-            return false;
-        }
-        value = value * 10 + (text[index] - '0');
-    }
-    return true;
-}
-
-// RFC 3339 section 5.6 date-time: full-date "T" partial-time time-offset,
-// with 't'/'z' accepted as the RFC's note allows, a leap second (:60)
-// accepted syntactically, and day-of-month checked against the month and
-// leap year.
-bool isRfc3339DateTime(std::string_view text)
-{
-    int year = 0;
-    int month = 0;
-    int day = 0;
-    int hour = 0;
-    int minute = 0;
-    int second = 0;
-    if (!digitsAt(text, 0, 4, year) || text.size() < 20 || text[4] != '-' || !digitsAt(text, 5, 2, month)
-        || text[7] != '-' || !digitsAt(text, 8, 2, day) || (text[10] != 'T' && text[10] != 't')
-        || !digitsAt(text, 11, 2, hour) || text[13] != ':' || !digitsAt(text, 14, 2, minute)
-        || text[16] != ':' || !digitsAt(text, 17, 2, second)) {
-        return false;
-    }
-    const bool leapYear = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    constexpr std::array<int, 12> kDaysInMonth { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (month < 1 || month > 12) {
-        return false;
-    }
-    const int daysInMonth
-        = kDaysInMonth[static_cast<std::size_t>(month - 1)] + (month == 2 && leapYear ? 1 : 0);
-    if (day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 60) {
-        return false;
-    }
-    std::size_t offset = 19;
-    if (text[offset] == '.') {
-        const std::size_t fractionStart = ++offset;
-        while (offset < text.size() && isAsciiDigit(text[offset])) {
-            ++offset;
-        }
-        if (offset == fractionStart) {
-            return false;
-        }
-    }
-    const std::string_view zone = text.substr(offset);
-    if (zone == "Z" || zone == "z") {
-        return true;
-    }
-    int offsetHours = 0;
-    int offsetMinutes = 0;
-    return zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && digitsAt(zone, 1, 2, offsetHours)
-        && zone[3] == ':' && digitsAt(zone, 4, 2, offsetMinutes) && offsetHours <= 23 && offsetMinutes <= 59;
-}
-
 // Thrown from the parser callback to stop parsing; caught in parseManifest.
 struct RejectedManifest {
     std::string message;
@@ -874,7 +812,7 @@ Result<Manifest> parseManifestUnchecked(std::string_view bytes)
     if (createdAt != nullptr) {
         if (!createdAt->is_string()) {
             validator.report("CreatedAt", "must be a string, not " + jsonTypeName(*createdAt));
-        } else if (!isRfc3339DateTime(createdAt->get_ref<const std::string&>())) {
+        } else if (!time::parseRfc3339(createdAt->get_ref<const std::string&>())) {
             validator.report("CreatedAt",
                 "must be an RFC 3339 date-time such as 2026-11-26T02:30:00Z, got "
                     + shownValue(createdAt->get_ref<const std::string&>()));

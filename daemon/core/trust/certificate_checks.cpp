@@ -11,6 +11,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 
+#include "daemon/core/digest/digest.hpp"
 #include "daemon/core/trust/pem_blocks.hpp"
 
 namespace omni::trust {
@@ -19,70 +20,26 @@ namespace {
 constexpr std::string_view kCertificateEntry = "certificate.pem";
 constexpr std::string_view kPrivateKeyEntry = "private_key.pem";
 constexpr std::string_view kChainEntry = "chain.pem";
-constexpr std::size_t kSha256Size = 32;
 // Names and lists in messages stay readable even for hostile certificates.
 constexpr std::size_t kMaxNameInMessage = 200;
 constexpr std::size_t kMaxAnchorsInMessage = 5;
 // ASN.1 times cover the years 0000-9999; the fallback of validityOf lies
 // outside any real certificate's window without risking overflow.
-constexpr UnixTime kLatestAsn1Time = 253402300799; // 9999-12-31T23:59:59Z
-constexpr UnixTime kEarliestAsn1Time = -62167219200; // 0000-01-01T00:00:00Z
+constexpr time::UnixTime kLatestAsn1Time = 253402300799; // 9999-12-31T23:59:59Z
+constexpr time::UnixTime kEarliestAsn1Time = -62167219200; // 0000-01-01T00:00:00Z
 
 struct OpenSslFree {
     void operator()(void* memory) const noexcept { OPENSSL_free(memory); }
 };
 
-// Howard Hinnant's days_from_civil / civil_from_days: proleptic Gregorian,
-// independent of the C library's time_t range and time zone.
-std::int64_t daysFromCivil(std::int64_t year, unsigned month, unsigned day)
-{
-    year -= month <= 2 ? 1 : 0;
-    const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
-    const auto yearOfEra = static_cast<unsigned>(year - era * 400);
-    const unsigned dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-    const unsigned dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear;
-    return era * 146097 + static_cast<std::int64_t>(dayOfEra) - 719468;
-}
-
-struct CivilDate {
-    std::int64_t year;
-    unsigned month;
-    unsigned day;
-};
-
-CivilDate civilFromDays(std::int64_t days)
-{
-    days += 719468;
-    const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    const auto dayOfEra = static_cast<unsigned>(days - era * 146097);
-    const unsigned yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146096) / 365;
-    const unsigned dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100);
-    const unsigned monthIndex = (5 * dayOfYear + 2) / 153;
-    const unsigned day = dayOfYear - (153 * monthIndex + 2) / 5 + 1;
-    const unsigned month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9;
-    const std::int64_t year = static_cast<std::int64_t>(yearOfEra) + era * 400 + (month <= 2 ? 1 : 0);
-    return { year, month, day };
-}
-
-bool isLeapYear(std::int64_t year)
-{
-    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
-unsigned daysInMonth(std::int64_t year, unsigned month)
-{
-    static constexpr std::array<unsigned, 12> kDays { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    return month == 2 && isLeapYear(year) ? 29 : kDays[month - 1];
-}
-
-std::optional<UnixTime> toUnixTime(const ASN1_TIME* time)
+std::optional<time::UnixTime> toUnixTime(const ASN1_TIME* asn1Time)
 {
     std::tm fields {};
-    if (time == nullptr || ASN1_TIME_to_tm(time, &fields) != 1) {
+    if (asn1Time == nullptr || ASN1_TIME_to_tm(asn1Time, &fields) != 1) {
         ERR_clear_error();
         return std::nullopt;
     }
-    const std::int64_t days = daysFromCivil(static_cast<std::int64_t>(fields.tm_year) + 1900,
+    const std::int64_t days = time::daysFromCivil(static_cast<std::int64_t>(fields.tm_year) + 1900,
         static_cast<unsigned>(fields.tm_mon + 1), static_cast<unsigned>(fields.tm_mday));
     return days * 86400 + fields.tm_hour * 3600 + fields.tm_min * 60 + fields.tm_sec;
 }
@@ -297,21 +254,6 @@ std::string durationText(std::int64_t seconds)
     return std::to_string(seconds) + " s";
 }
 
-std::optional<int> parseDigits(std::string_view text, std::size_t position, std::size_t count)
-{
-    if (position + count > text.size()) {
-        return std::nullopt;
-    }
-    int value = 0;
-    for (std::size_t i = position; i < position + count; ++i) {
-        if (text[i] < '0' || text[i] > '9') {
-            return std::nullopt;
-        }
-        value = value * 10 + (text[i] - '0');
-    }
-    return value;
-}
-
 } // namespace
 
 Result<TrustAnchors> TrustAnchors::fromPem(
@@ -499,7 +441,7 @@ Result<void> checkLifetime(const X509* provisioningCertificate, std::int64_t max
     if (lifetime > maxLifetimeSeconds) {
         return fail(ReasonCode::CertLifetimeTooLong, Check::Lifetime,
             "the provisioning certificate is valid for " + std::to_string(lifetime) + " s (from "
-                + formatTime(validity.notBefore) + " until " + formatTime(validity.notAfter)
+                + time::formatRfc3339(validity.notBefore) + " until " + time::formatRfc3339(validity.notAfter)
                 + "); this device accepts at most " + std::to_string(maxLifetimeSeconds)
                 + " s. Issue the archive with ProvisionDevice (or omni-provision create-device), which makes "
                   "5-minute certificates",
@@ -508,19 +450,19 @@ Result<void> checkLifetime(const X509* provisioningCertificate, std::int64_t max
     return {};
 }
 
-Result<void> checkClock(UnixTime now, UnixTime buildEpoch)
+Result<void> checkClock(time::UnixTime now, time::UnixTime buildEpoch)
 {
     if (now < buildEpoch) {
         return fail(ReasonCode::ClockUntrusted, Check::Clock,
-            "the device clock reads " + formatTime(now) + ", which is before this software's build time "
-                + formatTime(buildEpoch)
+            "the device clock reads " + time::formatRfc3339(now)
+                + ", which is before this software's build time " + time::formatRfc3339(buildEpoch)
                 + ", so the clock cannot be right (dead RTC battery?). Set the device clock to the correct "
                   "time (UTC) and plug the stick in again");
     }
     return {};
 }
 
-Result<void> checkValidity(const CertificatePath& path, UnixTime now, std::int64_t toleranceSeconds)
+Result<void> checkValidity(const CertificatePath& path, time::UnixTime now, std::int64_t toleranceSeconds)
 {
     if (path.certificates.empty() || !path.certificates.front()) {
         return fail(ReasonCode::InternalError, Check::Validity, "no certificate path to judge");
@@ -530,20 +472,20 @@ Result<void> checkValidity(const CertificatePath& path, UnixTime now, std::int64
     const std::string entry(kCertificateEntry);
     if (now < leaf.notBefore - tolerance) {
         return fail(ReasonCode::CertNotYetValid, Check::Validity,
-            "the provisioning certificate was issued at " + formatTime(leaf.notBefore)
-                + " and is valid until " + formatTime(leaf.notAfter) + " (" + std::to_string(tolerance)
-                + " s tolerance); this device's clock reads " + formatTime(now) + ", "
-                + std::to_string(leaf.notBefore - now)
+            "the provisioning certificate was issued at " + time::formatRfc3339(leaf.notBefore)
+                + " and is valid until " + time::formatRfc3339(leaf.notAfter) + " ("
+                + std::to_string(tolerance) + " s tolerance); this device's clock reads "
+                + time::formatRfc3339(now) + ", " + std::to_string(leaf.notBefore - now)
                 + " s before the issue time. The device clock or the issuing computer's clock is wrong: "
                   "set the device clock (or fix the issuer's) and create a new archive",
             entry);
     }
     if (now > leaf.notAfter + tolerance) {
         return fail(ReasonCode::CertExpired, Check::Validity,
-            "the provisioning certificate was issued at " + formatTime(leaf.notBefore)
-                + " and was valid until " + formatTime(leaf.notAfter) + " (" + std::to_string(tolerance)
-                + " s tolerance); this device's clock reads " + formatTime(now)
-                + ". Create a new archive and copy it to the stick within "
+            "the provisioning certificate was issued at " + time::formatRfc3339(leaf.notBefore)
+                + " and was valid until " + time::formatRfc3339(leaf.notAfter) + " ("
+                + std::to_string(tolerance) + " s tolerance); this device's clock reads "
+                + time::formatRfc3339(now) + ". Create a new archive and copy it to the stick within "
                 + durationText(std::max<std::int64_t>(leaf.notAfter - leaf.notBefore, 0)),
             entry);
     }
@@ -552,8 +494,9 @@ Result<void> checkValidity(const CertificatePath& path, UnixTime now, std::int64
         const Validity validity = validityOf(certificate);
         const bool isAnchor = index + 1 == path.certificates.size();
         const std::string role = isAnchor ? "the device's trust anchor " : "the CA certificate ";
-        const std::string window = "is valid from " + formatTime(validity.notBefore) + " until "
-            + formatTime(validity.notAfter) + "; this device's clock reads " + formatTime(now);
+        const std::string window = "is valid from " + time::formatRfc3339(validity.notBefore) + " until "
+            + time::formatRfc3339(validity.notAfter) + "; this device's clock reads "
+            + time::formatRfc3339(now);
         const std::string remedy = isAnchor
             ? "Replace the device's trust anchor with a current one"
             : "The administrator must renew that CA certificate and issue a new "
@@ -619,8 +562,8 @@ Result<void> checkManifestDigest(const X509* provisioningCertificate, std::strin
     const unsigned char* begin = ASN1_STRING_get0_data(value);
     const int valueLength = ASN1_STRING_length(value);
     const unsigned char* cursor = begin;
-    Asn1OctetStringPtr digest(d2i_ASN1_OCTET_STRING(nullptr, &cursor, valueLength));
-    if (!digest) {
+    Asn1OctetStringPtr certifiedDigest(d2i_ASN1_OCTET_STRING(nullptr, &cursor, valueLength));
+    if (!certifiedDigest) {
         ERR_clear_error();
         return fail(ReasonCode::ManifestDigestMismatch, Check::Digest,
             extensionName + " is not a DER OCTET STRING", entry);
@@ -632,7 +575,7 @@ Result<void> checkManifestDigest(const X509* provisioningCertificate, std::strin
             entry);
     }
     unsigned char* reencoded = nullptr;
-    const int reencodedLength = i2d_ASN1_OCTET_STRING(digest.get(), &reencoded);
+    const int reencodedLength = i2d_ASN1_OCTET_STRING(certifiedDigest.get(), &reencoded);
     std::unique_ptr<unsigned char, OpenSslFree> reencodedOwner(reencoded);
     if (reencodedLength != valueLength || !std::equal(begin, begin + valueLength, reencoded)) {
         ERR_clear_error();
@@ -640,114 +583,23 @@ Result<void> checkManifestDigest(const X509* provisioningCertificate, std::strin
             extensionName + " is a BER but not a DER OCTET STRING (constructed or non-minimal length)",
             entry);
     }
-    const int digestLength = ASN1_STRING_length(digest.get());
-    if (digestLength != static_cast<int>(kSha256Size)) {
+    const int digestLength = ASN1_STRING_length(certifiedDigest.get());
+    if (digestLength != static_cast<int>(digest::kSha256Size)) {
         return fail(ReasonCode::ManifestDigestMismatch, Check::Digest,
             extensionName + " holds " + std::to_string(digestLength) + " bytes; a SHA-256 digest has 32",
             entry);
     }
-    const std::span<const std::uint8_t> certified(ASN1_STRING_get0_data(digest.get()), kSha256Size);
-    const auto actual = sha256(manifestBytes);
+    const std::span<const std::uint8_t> certified(
+        ASN1_STRING_get0_data(certifiedDigest.get()), digest::kSha256Size);
+    const auto actual = digest::sha256(manifestBytes);
     if (!std::equal(certified.begin(), certified.end(), actual.begin())) {
         return fail(ReasonCode::ManifestDigestMismatch, Check::Digest,
-            "manifest.json was changed after the certificate was issued: its SHA-256 is " + toHex(actual)
-                + ", the certificate's manifest digest is " + toHex(certified),
+            "manifest.json was changed after the certificate was issued: its SHA-256 is "
+                + digest::toHex(actual) + ", the certificate's manifest digest is "
+                + digest::toHex(certified),
             "manifest.json");
     }
     return {};
-}
-
-std::string formatTime(UnixTime time)
-{
-    const std::int64_t days = (time >= 0 ? time : time - 86399) / 86400;
-    const std::int64_t secondsOfDay = time - days * 86400;
-    const CivilDate date = civilFromDays(days);
-    std::array<char, 64> buffer {};
-    std::snprintf(buffer.data(), buffer.size(), "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
-        static_cast<long long>(date.year), date.month, date.day, static_cast<long long>(secondsOfDay / 3600),
-        static_cast<long long>(secondsOfDay / 60 % 60), static_cast<long long>(secondsOfDay % 60));
-    return buffer.data();
-}
-
-std::optional<UnixTime> parseRfc3339(std::string_view text)
-{
-    // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), RFC 3339 section 5.6.
-    const auto year = parseDigits(text, 0, 4);
-    const auto month = parseDigits(text, 5, 2);
-    const auto day = parseDigits(text, 8, 2);
-    const auto hour = parseDigits(text, 11, 2);
-    const auto minute = parseDigits(text, 14, 2);
-    const auto second = parseDigits(text, 17, 2);
-    if (!year || !month || !day || !hour || !minute || !second || text[4] != '-' || text[7] != '-'
-        || (text[10] != 'T' && text[10] != 't') || text[13] != ':' || text[16] != ':') {
-        return std::nullopt;
-    }
-    if (*month < 1 || *month > 12 || *day < 1
-        || static_cast<unsigned>(*day) > daysInMonth(*year, static_cast<unsigned>(*month)) || *hour > 23
-        || *minute > 59 || *second > 60) {
-        return std::nullopt;
-    }
-    std::size_t position = 19;
-    if (position < text.size() && text[position] == '.') {
-        const std::size_t fractionStart = ++position;
-        while (position < text.size() && text[position] >= '0' && text[position] <= '9') {
-            ++position;
-        }
-        if (position == fractionStart) {
-            return std::nullopt;
-        }
-    }
-    if (position >= text.size()) {
-        return std::nullopt;
-    }
-    std::int64_t offsetSeconds = 0;
-    const char designator = text[position];
-    if (designator == 'Z' || designator == 'z') {
-        ++position;
-    } else if (designator == '+' || designator == '-') {
-        const auto offsetHours = parseDigits(text, position + 1, 2);
-        const auto offsetMinutes = parseDigits(text, position + 4, 2);
-        if (!offsetHours || !offsetMinutes || text[position + 3] != ':' || *offsetHours > 23
-            || *offsetMinutes > 59) {
-            return std::nullopt;
-        }
-        offsetSeconds = (*offsetHours * 3600 + *offsetMinutes * 60) * (designator == '+' ? 1 : -1);
-        position += 6;
-    } else {
-        return std::nullopt;
-    }
-    if (position != text.size()) {
-        return std::nullopt;
-    }
-    // A leap second (:60) counts as the first second of the next minute.
-    const std::int64_t days
-        = daysFromCivil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day));
-    return days * 86400 + *hour * 3600 + *minute * 60 + *second - offsetSeconds;
-}
-
-std::array<std::uint8_t, 32> sha256(std::string_view bytes)
-{
-    std::array<std::uint8_t, 32> digest {};
-    unsigned int length = 0;
-    if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1
-        || length != digest.size()) {
-        // Unreachable short of memory exhaustion; an all-zero digest matches no manifest.
-        ERR_clear_error();
-        digest.fill(0);
-    }
-    return digest;
-}
-
-std::string toHex(std::span<const std::uint8_t> bytes)
-{
-    static constexpr std::string_view kDigits = "0123456789abcdef";
-    std::string text;
-    text.reserve(bytes.size() * 2);
-    for (const std::uint8_t byte : bytes) {
-        text += kDigits[byte >> 4];
-        text += kDigits[byte & 0x0f];
-    }
-    return text;
 }
 
 } // namespace omni::trust

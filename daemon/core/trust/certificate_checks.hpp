@@ -3,24 +3,20 @@
 // row so the verifier runs them in the contract's order (check 18, the name
 // binding, sits between 17 and 19 and needs the manifest: the verifier does
 // it with provisioningCommonName()).
-#include <array>
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "daemon/core/result.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/openssl_types.hpp"
 
 namespace omni::trust {
 
 // "omni manifest digest": DER OCTET STRING holding SHA-256(manifest.json).
 inline constexpr const char* kManifestDigestOid = "2.25.124425822205065575710782236824552397090";
-
-// Seconds since the Unix epoch, UTC.
-using UnixTime = std::int64_t;
 
 // The device's trust anchors: only ever from the device's configuration or
 // command-line flags, never from an archive.
@@ -64,8 +60,8 @@ Result<void> checkKeyMatchesCertificate(const Credentials& credentials);
 Result<CertificatePath> verifyChain(const Credentials& credentials, const TrustAnchors& anchors);
 
 struct Validity {
-    UnixTime notBefore = 0;
-    UnixTime notAfter = 0;
+    time::UnixTime notBefore = 0;
+    time::UnixTime notAfter = 0;
 };
 Validity validityOf(const X509* certificate);
 
@@ -74,13 +70,13 @@ Validity validityOf(const X509* certificate);
 Result<void> checkLifetime(const X509* provisioningCertificate, std::int64_t maxLifetimeSeconds);
 
 // Check 16: now < buildEpoch -> CLOCK_UNTRUSTED (a dead RTC).
-Result<void> checkClock(UnixTime now, UnixTime buildEpoch);
+Result<void> checkClock(time::UnixTime now, time::UnixTime buildEpoch);
 
 // Check 17: the provisioning certificate (path[0]) within
 // [notBefore - tolerance, notAfter + tolerance] (closed), judged first; then
 // every other certificate of the path, anchor included, within its plain
 // validity. CERT_NOT_YET_VALID / CERT_EXPIRED with the times and the clock.
-Result<void> checkValidity(const CertificatePath& path, UnixTime now, std::int64_t toleranceSeconds);
+Result<void> checkValidity(const CertificatePath& path, time::UnixTime now, std::int64_t toleranceSeconds);
 
 // The subject commonName, or nullopt when there is not exactly one.
 std::optional<std::string> commonName(const X509* certificate);
@@ -88,13 +84,5 @@ std::optional<std::string> commonName(const X509* certificate);
 // Check 19: MANIFEST_DIGEST_MISMATCH unless the extension is present, is a DER
 // OCTET STRING of 32 bytes, and equals SHA-256(manifestBytes).
 Result<void> checkManifestDigest(const X509* provisioningCertificate, std::string_view manifestBytes);
-
-// RFC 3339 UTC ("2026-11-26T02:30:00Z") for messages and JSON.
-std::string formatTime(UnixTime time);
-// Parses RFC 3339 with Z or a numeric offset, optional fraction.
-std::optional<UnixTime> parseRfc3339(std::string_view text);
-
-std::array<std::uint8_t, 32> sha256(std::string_view bytes);
-std::string toHex(std::span<const std::uint8_t> bytes);
 
 } // namespace omni::trust

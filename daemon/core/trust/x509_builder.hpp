@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "daemon/core/result.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/certificate_checks.hpp"
 #include "daemon/core/trust/openssl_types.hpp"
 
@@ -19,8 +20,8 @@ Result<PkeyPtr> generateKey(KeyType type);
 struct CertificateSpec {
     std::string commonName;
     std::optional<std::string> organization;
-    UnixTime notBefore = 0;
-    UnixTime notAfter = 0;
+    time::UnixTime notBefore = 0;
+    time::UnixTime notAfter = 0;
     bool isCa = false;
     std::optional<int> pathLength; // CA only
     // Provisioning certificates: the omni manifest digest extension.

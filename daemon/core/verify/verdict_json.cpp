@@ -1,5 +1,7 @@
 #include "daemon/core/verify/verdict_json.hpp"
 
+#include "daemon/core/time/time.hpp"
+
 namespace omni::verify {
 
 nlohmann::json verdictJson(const Outcome& outcome, const std::string& acceptMessage)
@@ -18,8 +20,9 @@ nlohmann::json verdictJson(const Outcome& outcome, const std::string& acceptMess
         json["Name"] = nullptr;
     json["DeviceId"] = facts.manifest ? nlohmann::json(facts.manifest->deviceId) : nlohmann::json(nullptr);
     json["NotBefore"]
-        = facts.validity ? nlohmann::json(trust::formatTime(facts.validity->notBefore)) : nullptr;
-    json["NotAfter"] = facts.validity ? nlohmann::json(trust::formatTime(facts.validity->notAfter)) : nullptr;
+        = facts.validity ? nlohmann::json(time::formatRfc3339(facts.validity->notBefore)) : nullptr;
+    json["NotAfter"]
+        = facts.validity ? nlohmann::json(time::formatRfc3339(facts.validity->notAfter)) : nullptr;
     if (facts.manifest && facts.manifest->request.networking)
         json["NetworkingConfiguration"] = manifest::toJson(*facts.manifest->request.networking);
     else

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "daemon/core/digest/digest.hpp"
 #include "daemon/core/text/text.hpp"
 
 namespace omni::verify {
@@ -124,8 +125,8 @@ Outcome verifyArchive(
         return reject(size.error());
 
     const std::string_view byteView(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    const auto digest = trust::sha256(byteView);
-    outcome.facts.sha256 = trust::toHex(digest);
+    const auto digest = digest::sha256(byteView);
+    outcome.facts.sha256 = digest::toHex(digest);
     if (policy.alreadyApplied && policy.alreadyApplied(*outcome.facts.sha256))
         return reject(Error { ReasonCode::AlreadyApplied, Check::AlreadyApplied,
             quoted(fileName) + " (SHA-256 " + *outcome.facts.sha256

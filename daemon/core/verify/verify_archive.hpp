@@ -12,6 +12,7 @@
 #include "daemon/core/archive/zip_reader.hpp"
 #include "daemon/core/manifest/manifest.hpp"
 #include "daemon/core/result.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/certificate_checks.hpp"
 
 namespace omni::verify {
@@ -24,10 +25,10 @@ struct VerifyPolicy {
     // which says what is missing and where to install it).
     const trust::TrustAnchors* anchors = nullptr;
     std::string anchorsProblem;
-    trust::UnixTime now = 0;
+    time::UnixTime now = 0;
     std::int64_t toleranceSeconds = 30; // 0-300
     std::int64_t maxLifetimeSeconds = 300;
-    trust::UnixTime buildEpoch = 0;
+    time::UnixTime buildEpoch = 0;
     std::optional<std::string> expectedName;
     // Check 5: answers whether an archive (by SHA-256, lowercase hex) already
     // succeeded on this device. Empty when there is no device state (inspect).

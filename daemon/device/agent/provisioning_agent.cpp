@@ -20,11 +20,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-std::int64_t microsecondsSince(SteadyClock::time_point start)
-{
-    return std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start).count();
-}
-
 std::string newAttemptId()
 {
     std::random_device random;
@@ -103,7 +98,7 @@ Result<std::optional<manifest::NetworkingConfiguration>> networkingFromJson(cons
     return request->networking;
 }
 
-AgentSettings AgentSettings::fromConfig(const config::Config& config, trust::UnixTime buildEpoch)
+AgentSettings AgentSettings::fromConfig(const config::Config& config, time::UnixTime buildEpoch)
 {
     AgentSettings settings;
     settings.toleranceSeconds = config.trust.timeToleranceSeconds;
@@ -204,7 +199,7 @@ AttemptReport ProvisioningAgent::provisionFromSource(ArchiveSource& source)
     guarded(report, [&] {
         auto started = SteadyClock::now();
         auto entries = source.listRoot();
-        report.times.find = microsecondsSince(started);
+        report.times.find = time::microsecondsSince(started);
         if (!entries) {
             report.outcome.result = fail(ReasonCode::ArchiveNotFound, Check::Found,
                 "the stick could not be read: " + entries.error().message);
@@ -216,7 +211,7 @@ AttemptReport ProvisioningAgent::provisionFromSource(ArchiveSource& source)
             auto selection = verify::selectArchive(
                 std::move(*entries), [&source](const std::string& name) { return source.readFile(name); },
                 policy());
-            report.times.verify = microsecondsSince(started);
+            report.times.verify = time::microsecondsSince(started);
             report.outcome = std::move(selection.decisive);
             for (const auto& other : selection.setAside)
                 if (other.facts.fileName != report.outcome.facts.fileName)
@@ -244,7 +239,7 @@ AttemptReport ProvisioningAgent::provisionFromFile(const std::filesystem::path& 
     guarded(report, [&] {
         const auto started = SteadyClock::now();
         report.outcome = verifyNamedFile(file, policy());
-        report.times.verify = microsecondsSince(started);
+        report.times.verify = time::microsecondsSince(started);
         if (report.outcome.result)
             commitAccepted(report, *pending);
     });
@@ -258,7 +253,7 @@ void ProvisioningAgent::commitAccepted(AttemptReport& report, const state::Pendi
     const auto& manifest = accepted.manifest;
     auto started = SteadyClock::now();
     auto applied = network_.apply(manifest.request.networking);
-    report.times.apply = microsecondsSince(started);
+    report.times.apply = time::microsecondsSince(started);
     if (!applied) {
         report.verdict = AttemptVerdict::ApplyFailed;
         report.error = applied.error();
@@ -276,7 +271,7 @@ void ProvisioningAgent::commitAccepted(AttemptReport& report, const state::Pendi
         + ") from " + report.outcome.facts.fileName;
     started = SteadyClock::now();
     auto recorded = state_.recordSuccess(provisioning, credentials, report.outcome.facts.fileName, message);
-    report.times.persist = microsecondsSince(started);
+    report.times.persist = time::microsecondsSince(started);
     if (!recorded) {
         report.verdict = AttemptVerdict::InternalError;
         report.error = std::move(recorded.error())
@@ -337,7 +332,7 @@ void ProvisioningAgent::finish(
                 report.receiptError = std::string("internal error: ") + error.what();
             }
         }
-        report.times.receipt = microsecondsSince(started);
+        report.times.receipt = time::microsecondsSince(started);
     }
     log(report);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/certificate_checks.hpp"
 #include "daemon/core/verify/select_archive.hpp"
 #include "daemon/device/agent/archive_source.hpp"
@@ -24,11 +25,11 @@ struct AgentSettings {
     std::int64_t toleranceSeconds = 30;
     std::int64_t maxLifetimeSeconds = 300;
     std::optional<std::string> expectedName;
-    trust::UnixTime buildEpoch = 0;
+    time::UnixTime buildEpoch = 0;
     bool writeReceipt = true;
     config::AfterSuccess afterSuccess = config::AfterSuccess::Keep;
 
-    static AgentSettings fromConfig(const config::Config& config, trust::UnixTime buildEpoch);
+    static AgentSettings fromConfig(const config::Config& config, time::UnixTime buildEpoch);
 };
 
 // Microseconds spent in each stage of an attempt (for the journal and the
@@ -47,7 +48,7 @@ std::string_view toString(AttemptVerdict verdict);
 struct AttemptReport {
     std::string attemptId; // OMNI_ATTEMPT=, random per attempt
     std::string source;
-    trust::UnixTime startedAt = 0;
+    time::UnixTime startedAt = 0;
     AttemptVerdict verdict = AttemptVerdict::InternalError;
     verify::Outcome outcome { {},
         tl::unexpected(Error {}) }; // the decisive archive (facts even when rejected)
@@ -80,7 +81,7 @@ using AnchorProvider = std::function<AnchorView()>;
 
 class ProvisioningAgent {
 public:
-    using Clock = std::function<trust::UnixTime()>;
+    using Clock = std::function<time::UnixTime()>;
 
     // Fixed anchors (`omni-provision apply`, tests); they must outlive the agent.
     ProvisioningAgent(AgentSettings settings, state::DeviceState& state, NetworkConfigurator& network,
@@ -115,7 +116,7 @@ private:
 };
 
 // The receipt written to the stick: a text for people and JSON for scripts.
-std::vector<ReceiptFile> renderReceipt(const AttemptReport& report, trust::UnixTime now);
+std::vector<ReceiptFile> renderReceipt(const AttemptReport& report, time::UnixTime now);
 
 // The `inspect --json` object plus "Status" (for `apply --json`).
 nlohmann::json attemptJson(const AttemptReport& report);

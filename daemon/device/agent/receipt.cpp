@@ -4,6 +4,7 @@
 
 #include "daemon/core/text/json_text.hpp"
 #include "daemon/core/text/text.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/device/agent/provisioning_agent.hpp"
 
 namespace omni::agent {
@@ -49,14 +50,14 @@ std::string headline(const AttemptReport& report)
 
 } // namespace
 
-std::vector<ReceiptFile> renderReceipt(const AttemptReport& report, trust::UnixTime now)
+std::vector<ReceiptFile> renderReceipt(const AttemptReport& report, time::UnixTime now)
 {
     const auto& facts = report.outcome.facts;
     const std::string baseName = "omni-provision-report_" + report.deviceName();
 
     nlohmann::ordered_json json;
-    json["Time"] = trust::formatTime(now);
-    json["DeviceClock"] = trust::formatTime(now);
+    json["Time"] = time::formatRfc3339(now);
+    json["DeviceClock"] = time::formatRfc3339(now);
     json["Attempt"] = report.attemptId;
     json["Result"] = toString(report.verdict);
     json["Reason"] = report.error ? nlohmann::json(toString(report.error->reason)) : nlohmann::json(nullptr);
@@ -66,8 +67,9 @@ std::vector<ReceiptFile> renderReceipt(const AttemptReport& report, trust::UnixT
     json["Name"] = report.deviceName();
     json["DeviceId"] = facts.manifest ? nlohmann::json(facts.manifest->deviceId) : nlohmann::json(nullptr);
     json["NotBefore"]
-        = facts.validity ? nlohmann::json(trust::formatTime(facts.validity->notBefore)) : nullptr;
-    json["NotAfter"] = facts.validity ? nlohmann::json(trust::formatTime(facts.validity->notAfter)) : nullptr;
+        = facts.validity ? nlohmann::json(time::formatRfc3339(facts.validity->notBefore)) : nullptr;
+    json["NotAfter"]
+        = facts.validity ? nlohmann::json(time::formatRfc3339(facts.validity->notAfter)) : nullptr;
     json["Status"] = state::toString(report.status.status);
     auto& ports = json["Ethernet"] = nlohmann::ordered_json::array();
 
@@ -78,15 +80,15 @@ std::vector<ReceiptFile> renderReceipt(const AttemptReport& report, trust::UnixT
     if (report.error && report.verdict != AttemptVerdict::AlreadyApplied)
         page << "What happened: " << text::printable(report.error->message) << "\n"
              << "What to do:    " << reasonInfo(report.error->reason).advice << "\n\n";
-    page << "Time (device clock): " << trust::formatTime(now) << "\n"
+    page << "Time (device clock): " << time::formatRfc3339(now) << "\n"
          << "Archive:             "
          << (facts.fileName.empty() ? "none found" : text::printable(facts.fileName)) << "\n";
     if (facts.manifest)
         page << "Device:              " << text::printable(facts.manifest->request.name) << " ("
              << text::printable(facts.manifest->deviceId) << ")\n";
     if (facts.validity)
-        page << "Certificate valid:   " << trust::formatTime(facts.validity->notBefore) << " to "
-             << trust::formatTime(facts.validity->notAfter) << "\n";
+        page << "Certificate valid:   " << time::formatRfc3339(facts.validity->notBefore) << " to "
+             << time::formatRfc3339(facts.validity->notAfter) << "\n";
     page << "Device status:       " << state::toString(report.status.status) << "\n";
 
     for (const auto& port : report.ports) {

@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon/core/build_info.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/device/log/journal.hpp"
 #include "daemon/device/main/stick_source.hpp"
 #include "drivers/fs/files.hpp"
@@ -16,9 +17,9 @@
 namespace omni::daemon {
 namespace {
 
-trust::UnixTime now()
+time::UnixTime now()
 {
-    return static_cast<trust::UnixTime>(std::time(nullptr));
+    return static_cast<time::UnixTime>(std::time(nullptr));
 }
 
 Error configurationError(const std::string& message)
@@ -40,11 +41,6 @@ std::string diskOf(const std::string& kernelName)
 
 using SteadyClock = std::chrono::steady_clock;
 
-std::int64_t microsecondsSince(SteadyClock::time_point started)
-{
-    return std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started).count();
-}
-
 // Forwards to the stick and adds up the time spent reading files from it:
 // the agent's verify time includes the reads; the journal splits them out.
 class TimedReads final : public agent::ArchiveSource {
@@ -59,7 +55,7 @@ public:
     {
         const auto started = SteadyClock::now();
         auto content = stick_.readFile(name);
-        readMicroseconds_ += microsecondsSince(started);
+        readMicroseconds_ += time::microsecondsSince(started);
         return content;
     }
     Result<void> writeReceipt(const std::vector<agent::ReceiptFile>& files) override
@@ -245,7 +241,7 @@ void Daemon::showIdleStatus()
     } else {
         if (status->status == state::DeviceStatus::Succeeded && status->applied)
             text = "Provisioned as " + status->applied->name + " at "
-                + trust::formatTime(status->updatedAt.value_or(0)) + ". ";
+                + time::formatRfc3339(status->updatedAt.value_or(0)) + ". ";
         if (!lastResult_.empty())
             text += lastResult_ + ". ";
         if (!trust_->anchors())
@@ -296,7 +292,7 @@ void Daemon::provision(const udev::StickEvent& event)
         mounted.emplace(std::move(*attempt));
     else
         mountError = attempt.error().message;
-    const std::int64_t mountMicroseconds = microsecondsSince(attemptStarted);
+    const std::int64_t mountMicroseconds = time::microsecondsSince(attemptStarted);
 
     // A second partition without an archive, on a stick whose first one had
     // it, is not an attempt.
@@ -326,7 +322,7 @@ void Daemon::provision(const udev::StickEvent& event)
     if (mounted) {
         const auto unmountStarted = SteadyClock::now();
         auto unmounted = mounted->unmount();
-        unmountMicroseconds = microsecondsSince(unmountStarted);
+        unmountMicroseconds = time::microsecondsSince(unmountStarted);
         if (!unmounted)
             log::plain(log::Priority::Warning,
                 "unmounting " + event.devnode + ": " + unmounted.error().message, fields);
@@ -334,7 +330,7 @@ void Daemon::provision(const udev::StickEvent& event)
             log::plain(log::Priority::Info, event.devnode + " was busy or gone: detached lazily", fields);
     }
     // The stages around the agent's (its OMNI_TIMES_US), for the benchmark.
-    const std::int64_t totalMicroseconds = microsecondsSince(attemptStarted);
+    const std::int64_t totalMicroseconds = time::microsecondsSince(attemptStarted);
     auto timed = fields;
     timed.push_back({ "OMNI_ATTEMPT", report.attemptId });
     timed.push_back({ "OMNI_STICK_TIMES_US",

@@ -6,6 +6,7 @@
 
 #include "config/config.hpp"
 #include "daemon/core/build_info.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/certificate_checks.hpp"
 #include "daemon/device/log/journal.hpp"
 #include "daemon/device/main/daemon.hpp"
@@ -24,7 +25,7 @@ int main(int argc, char** argv)
     app.add_flag("--dump-config", dumpConfig, "Print the effective configuration and exit");
     app.set_version_flag("--version",
         std::string("omni-provisiond ") + OMNI_VERSION + "\nbuild time "
-            + omni::trust::formatTime(OMNI_BUILD_EPOCH) + " (device clocks before it are CLOCK_UNTRUSTED)");
+            + omni::time::formatRfc3339(OMNI_BUILD_EPOCH) + " (device clocks before it are CLOCK_UNTRUSTED)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {

@@ -157,18 +157,18 @@ public:
         return **value;
     }
 
-    Result<std::optional<trust::UnixTime>> optionalTime(const std::string& key) const
+    Result<std::optional<time::UnixTime>> optionalTime(const std::string& key) const
     {
         auto text = optionalString(key);
         if (!text)
             return tl::unexpected(text.error());
         if (!*text)
-            return std::optional<trust::UnixTime>();
-        const auto time = trust::parseRfc3339(**text);
+            return std::optional<time::UnixTime>();
+        const auto time = time::parseRfc3339(**text);
         if (!time)
             return corrupt(
                 key, "must be an RFC 3339 time such as 2026-11-26T02:30:00Z, not \"" + **text + "\"");
-        return std::optional<trust::UnixTime>(*time);
+        return std::optional<time::UnixTime>(*time);
     }
 
 private:
@@ -363,7 +363,7 @@ nlohmann::ordered_json toJson(const StatusDocument& document)
     json["DeviceId"] = appliedString(&AppliedProvisioning::deviceId);
     json["Arn"] = appliedString(&AppliedProvisioning::arn);
     json["IotThingName"] = appliedString(&AppliedProvisioning::iotThingName);
-    json["UpdatedAt"] = document.updatedAt ? nlohmann::ordered_json(trust::formatTime(*document.updatedAt))
+    json["UpdatedAt"] = document.updatedAt ? nlohmann::ordered_json(time::formatRfc3339(*document.updatedAt))
                                            : nlohmann::ordered_json(nullptr);
     json["ArchiveSha256"] = appliedString(&AppliedProvisioning::archiveSha256);
     json["NetworkingConfiguration"] = applied ? nlohmann::ordered_json(applied->networkingConfiguration)
@@ -375,7 +375,7 @@ nlohmann::ordered_json toJson(const StatusDocument& document)
         last["Reason"] = attempt.reason ? nlohmann::ordered_json(toString(*attempt.reason))
                                         : nlohmann::ordered_json(nullptr);
         last["Message"] = attempt.message;
-        last["At"] = trust::formatTime(attempt.at);
+        last["At"] = time::formatRfc3339(attempt.at);
         last["FileName"] = stringOrNull(attempt.fileName);
         json["LastAttempt"] = std::move(last);
     } else {
@@ -456,9 +456,9 @@ DeviceStatus settledStatus(const StatusDocument& document)
 
 // ---- DeviceState ----------------------------------------------------------------
 
-trust::UnixTime DeviceState::systemClock()
+time::UnixTime DeviceState::systemClock()
 {
-    return static_cast<trust::UnixTime>(std::time(nullptr));
+    return static_cast<time::UnixTime>(std::time(nullptr));
 }
 
 DeviceState::DeviceState(std::filesystem::path directory, Clock clock)

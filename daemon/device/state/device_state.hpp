@@ -29,6 +29,7 @@
 
 #include "daemon/core/reason.hpp"
 #include "daemon/core/result.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/certificate_checks.hpp"
 
 namespace omni::state {
@@ -65,7 +66,7 @@ struct LastAttempt {
     AttemptResult result = AttemptResult::Failed;
     std::optional<ReasonCode> reason; // null exactly when result is Succeeded
     std::string message;
-    trust::UnixTime at = 0; // JSON: RFC 3339 UTC
+    time::UnixTime at = 0; // JSON: RFC 3339 UTC
     std::optional<std::string> fileName; // the archive's file name; null for a fault with no archive
 
     bool operator==(const LastAttempt&) const = default;
@@ -90,7 +91,7 @@ struct AppliedProvisioning {
 // status.json's content.
 struct StatusDocument {
     DeviceStatus status = DeviceStatus::AwaitingProvisioning;
-    std::optional<trust::UnixTime> updatedAt; // null only while status.json was never written
+    std::optional<time::UnixTime> updatedAt; // null only while status.json was never written
     std::optional<AppliedProvisioning> applied;
     std::optional<LastAttempt> lastAttempt;
 
@@ -138,8 +139,8 @@ private:
 
 class DeviceState {
 public:
-    using Clock = std::function<trust::UnixTime()>;
-    static trust::UnixTime systemClock();
+    using Clock = std::function<time::UnixTime()>;
+    static time::UnixTime systemClock();
 
     // No file system access here; reads never create anything, writes create
     // the directory (0755, mode of an existing one left alone) and

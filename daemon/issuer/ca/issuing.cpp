@@ -7,15 +7,16 @@
 
 #include "daemon/core/archive/zip_reader.hpp"
 #include "daemon/core/archive/zip_writer.hpp"
+#include "daemon/core/digest/digest.hpp"
 #include "daemon/core/text/json_text.hpp"
 #include "daemon/core/trust/x509_builder.hpp"
 
 namespace omni::issuer {
 namespace {
 
-constexpr trust::UnixTime kCaBackdate = 3600;
-constexpr trust::UnixTime kRootLifetime = 20LL * 365 * 24 * 3600;
-constexpr trust::UnixTime kIssuingLifetime = 10LL * 365 * 24 * 3600;
+constexpr time::UnixTime kCaBackdate = 3600;
+constexpr time::UnixTime kRootLifetime = 20LL * 365 * 24 * 3600;
+constexpr time::UnixTime kIssuingLifetime = 10LL * 365 * 24 * 3600;
 
 } // namespace
 
@@ -41,7 +42,7 @@ std::string newDeviceId()
     return id;
 }
 
-Result<CaMaterial> makeCertificateAuthority(trust::UnixTime now, const std::string& organization)
+Result<CaMaterial> makeCertificateAuthority(time::UnixTime now, const std::string& organization)
 {
     auto rootKey = trust::generateKey(trust::KeyType::EcP256);
     if (!rootKey)
@@ -76,7 +77,7 @@ Result<CaMaterial> makeCertificateAuthority(trust::UnixTime now, const std::stri
 }
 
 Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, const IssuingAuthority& authority,
-    const ArnScope& scope, trust::UnixTime now)
+    const ArnScope& scope, time::UnixTime now)
 {
     IssuedDevice device;
     device.name = request.name;
@@ -92,7 +93,7 @@ Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, cons
     manifestModel.deviceId = device.deviceId;
     manifestModel.arn = device.arn;
     manifestModel.iotThingName = device.iotThingName;
-    manifestModel.createdAt = trust::formatTime(now);
+    manifestModel.createdAt = time::formatRfc3339(now);
     device.manifest = text::dumpJson(manifest::toJson(manifestModel), 2) + "\n";
     if (auto reread = manifest::parseManifest(device.manifest); !reread) {
         Error error = reread.error();
@@ -112,7 +113,7 @@ Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, cons
     spec.commonName = device.deviceId;
     spec.notBefore = now;
     spec.notAfter = device.certificateNotAfter;
-    spec.manifestDigest = trust::sha256(device.manifest);
+    spec.manifestDigest = digest::sha256(device.manifest);
     auto certificate
         = trust::issueCertificate(spec, key->get(), authority.certificate.get(), authority.key.get());
     if (!certificate)

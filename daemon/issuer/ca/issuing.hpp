@@ -10,6 +10,7 @@
 
 #include "daemon/core/manifest/manifest.hpp"
 #include "daemon/core/result.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/certificate_checks.hpp"
 #include "daemon/core/trust/openssl_types.hpp"
 
@@ -26,7 +27,7 @@ struct CaMaterial {
 
 // A root CA and an issuing CA, EC P-256. Both are backdated by an hour so a
 // device whose clock runs a little behind still accepts the path.
-Result<CaMaterial> makeCertificateAuthority(trust::UnixTime now, const std::string& organization);
+Result<CaMaterial> makeCertificateAuthority(time::UnixTime now, const std::string& organization);
 
 struct IssuingAuthority {
     trust::X509Ptr certificate;
@@ -45,8 +46,8 @@ struct IssuedDevice {
     std::string deviceId;
     std::string arn;
     std::string iotThingName;
-    trust::UnixTime createdAt = 0;
-    trust::UnixTime certificateNotAfter = 0;
+    time::UnixTime createdAt = 0;
+    time::UnixTime certificateNotAfter = 0;
     std::string archive; // the ZIP bytes
     std::string manifest; // the exact manifest.json bytes inside it
 };
@@ -61,7 +62,7 @@ std::string newDeviceId();
 // (e.g. a request whose Tags make manifest.json exceed 64 KiB), with
 // Error::where naming the request field to change.
 Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, const IssuingAuthority& authority,
-    const ArnScope& scope, trust::UnixTime now);
+    const ArnScope& scope, time::UnixTime now);
 
 // The ProvisionDevice response body (the seed's Response Syntax).
 nlohmann::json provisionResponse(const IssuedDevice& device);

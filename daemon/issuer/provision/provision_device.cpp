@@ -41,7 +41,7 @@ registry::DeviceRecord recordFor(
 
 tl::expected<issuer::IssuedDevice, ApiError> provisionDevice(registry::Registry& registry,
     const issuer::IssuingAuthority& authority, const issuer::ArnScope& scope, std::string_view requestBody,
-    const ProvisionPolicy& policy, trust::UnixTime now, const ProvisionHooks& hooks)
+    const ProvisionPolicy& policy, time::UnixTime now, const ProvisionHooks& hooks)
 {
     auto parsed = manifest::parseStrictJsonText(requestBody);
     if (!parsed)

@@ -10,6 +10,7 @@
 
 #include <tl/expected.hpp>
 
+#include "daemon/core/time/time.hpp"
 #include "daemon/issuer/ca/issuing.hpp"
 #include "daemon/issuer/provision/api_error.hpp"
 #include "daemon/issuer/registry/registry.hpp"
@@ -41,7 +42,7 @@ struct ProvisionHooks {
 // is serialised; Name uniqueness and the quota are decided inside the lock.
 tl::expected<issuer::IssuedDevice, ApiError> provisionDevice(registry::Registry& registry,
     const issuer::IssuingAuthority& authority, const issuer::ArnScope& scope, std::string_view requestBody,
-    const ProvisionPolicy& policy, trust::UnixTime now, const ProvisionHooks& hooks = {});
+    const ProvisionPolicy& policy, time::UnixTime now, const ProvisionHooks& hooks = {});
 
 // The registry row for an issued device (the archive itself is never stored).
 registry::DeviceRecord recordFor(

@@ -7,7 +7,9 @@
 
 #include <openssl/rand.h>
 
+#include "daemon/core/digest/digest.hpp"
 #include "daemon/core/text/json_text.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/issuer/provision/provision_device.hpp"
 
 namespace omni::serve {
@@ -40,8 +42,7 @@ std::string newRequestId()
         return "00000000-0000-4000-8000-000000000000";
     bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);
     bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);
-    const std::string hex
-        = sigv4::toHex(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    const std::string hex = digest::toHex(std::span<const std::uint8_t>(bytes));
     return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-"
         + hex.substr(20);
 }
@@ -208,7 +209,7 @@ HttpResponse DeviceApi::handle(const HttpRequest& request, std::int64_t now)
     } else {
         const sigv4::Request signedRequest { request.method, request.target, request.headers };
         const auto caller = sigv4::verify(
-            signedRequest, sigv4::sha256Hex(request.body),
+            signedRequest, digest::sha256Hex(request.body),
             [this](std::string_view id) { return credentials_.secretFor(id); },
             sigv4::Policy {
                 settings_.scope.region, std::string(kSigningService), sigv4::kMaxClockSkewSeconds },
@@ -250,7 +251,7 @@ HttpResponse DeviceApi::provision(const HttpRequest& request, std::int64_t now)
     }
     return jsonResponse(200, issuer::provisionResponse(*device),
         "ProvisionDevice " + device->name + " -> " + device->deviceId + ", certificate valid until "
-            + trust::formatTime(device->certificateNotAfter));
+            + time::formatRfc3339(device->certificateNotAfter));
 }
 
 HttpResponse DeviceApi::describe(const std::string& deviceId)

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <array>
-#include <ctime>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include "daemon/core/digest/digest.hpp"
+#include "daemon/core/time/time.hpp"
 
 namespace omni::serve::sigv4 {
 namespace {
@@ -149,27 +151,6 @@ std::pair<std::string_view, std::string_view> splitTarget(std::string_view targe
 
 } // namespace
 
-std::string toHex(std::string_view bytes)
-{
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string hex;
-    hex.reserve(bytes.size() * 2);
-    for (const unsigned char byte : bytes) {
-        hex += kDigits[byte >> 4];
-        hex += kDigits[byte & 0x0f];
-    }
-    return hex;
-}
-
-std::string sha256Hex(std::string_view bytes)
-{
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest {};
-    unsigned int length = 0;
-    if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1)
-        return {};
-    return toHex(std::string_view(reinterpret_cast<const char*>(digest.data()), length));
-}
-
 std::string hmacSha256(std::string_view key, std::string_view data)
 {
     std::array<unsigned char, EVP_MAX_MD_SIZE> mac {};
@@ -293,7 +274,7 @@ tl::expected<std::string, std::string> canonicalRequest(const Request& request,
 std::string stringToSign(std::string_view amzDate, const Scope& scope, std::string_view canonicalRequestText)
 {
     return std::string(kAlgorithm) + "\n" + std::string(amzDate) + "\n" + scope.toString() + "\n"
-        + sha256Hex(canonicalRequestText);
+        + digest::sha256Hex(canonicalRequestText);
 }
 
 std::string signingKey(std::string_view secretAccessKey, const Scope& scope)
@@ -355,52 +336,13 @@ tl::expected<Authorization, std::string> parseAuthorization(std::string_view hea
     return authorization;
 }
 
-std::optional<std::int64_t> parseAmzDate(std::string_view text)
-{
-    if (text.size() != 16 || text[8] != 'T' || text[15] != 'Z' || !isDigits(text.substr(0, 8))
-        || !isDigits(text.substr(9, 6)))
-        return std::nullopt;
-    const auto number = [&](std::size_t at, std::size_t length) {
-        int value = 0;
-        for (std::size_t i = at; i < at + length; ++i)
-            value = value * 10 + (text[i] - '0');
-        return value;
-    };
-    std::tm fields {};
-    fields.tm_year = number(0, 4) - 1900;
-    fields.tm_mon = number(4, 2) - 1;
-    fields.tm_mday = number(6, 2);
-    fields.tm_hour = number(9, 2);
-    fields.tm_min = number(11, 2);
-    fields.tm_sec = number(13, 2);
-    if (fields.tm_mon > 11 || fields.tm_mday < 1 || fields.tm_mday > 31 || fields.tm_hour > 23
-        || fields.tm_min > 59 || fields.tm_sec > 60)
-        return std::nullopt;
-    const std::tm asGiven = fields;
-    const std::time_t time = timegm(&fields);
-    // timegm normalises 31 February into March; such a date is not a date.
-    if (fields.tm_mday != asGiven.tm_mday || fields.tm_mon != asGiven.tm_mon)
-        return std::nullopt;
-    return static_cast<std::int64_t>(time);
-}
-
-std::string formatAmzDate(std::int64_t unixTime)
-{
-    const std::time_t time = static_cast<std::time_t>(unixTime);
-    std::tm fields {};
-    gmtime_r(&time, &fields);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &fields);
-    return text;
-}
-
 tl::expected<std::string, std::string> authorizationHeader(const Request& request,
     std::string_view payloadSha256Hex, const AccessKey& key, std::string_view region,
     std::string_view service)
 {
     bool repeated = false;
     const std::string* amzDate = findSingleHeader(request.headers, "x-amz-date", repeated);
-    if (!amzDate || repeated || !parseAmzDate(*amzDate))
+    if (!amzDate || repeated || !time::parseIso8601BasicUtc(*amzDate))
         return tl::unexpected(std::string("the request needs one X-Amz-Date header (YYYYMMDDTHHMMSSZ)"));
     std::vector<std::string> names;
     for (const auto& header : request.headers)
@@ -410,7 +352,7 @@ tl::expected<std::string, std::string> authorizationHeader(const Request& reques
         return tl::unexpected(canonical.error());
     const Scope scope { amzDate->substr(0, 8), std::string(region), std::string(service) };
     const std::string signature
-        = toHex(hmacSha256(signingKey(key.secret, scope), stringToSign(*amzDate, scope, *canonical)));
+        = digest::toHex(hmacSha256(signingKey(key.secret, scope), stringToSign(*amzDate, scope, *canonical)));
     auto headers = canonicalHeaders(request.headers, names);
     return std::string(kAlgorithm) + " Credential=" + key.id + "/" + scope.toString()
         + ", SignedHeaders=" + headers->signedHeaders + ", Signature=" + signature;
@@ -440,7 +382,7 @@ tl::expected<std::string, Rejection> verify(const Request& request, std::string_
     const std::string* amzDate = findSingleHeader(request.headers, "x-amz-date", repeated);
     if (amzDate == nullptr || repeated)
         return reject("the request needs exactly one X-Amz-Date header");
-    const auto signedAt = parseAmzDate(*amzDate);
+    const auto signedAt = time::parseIso8601BasicUtc(*amzDate);
     if (!signedAt)
         return reject("the X-Amz-Date header must be a UTC time such as 20150830T123600Z");
     const Scope& scope = authorization->scope;
@@ -456,7 +398,7 @@ tl::expected<std::string, Rejection> verify(const Request& request, std::string_
     const std::int64_t skew = *signedAt > now ? *signedAt - now : now - *signedAt;
     if (skew > policy.maxClockSkewSeconds)
         return reject("the request was signed at " + *amzDate + ", " + std::to_string(skew)
-            + " seconds away from the service's clock (" + formatAmzDate(now) + "); at most "
+            + " seconds away from the service's clock (" + time::formatIso8601BasicUtc(now) + "); at most "
             + std::to_string(policy.maxClockSkewSeconds) + " seconds are allowed: check the client's clock");
     if (std::find(authorization->signedHeaders.begin(), authorization->signedHeaders.end(), "host")
         == authorization->signedHeaders.end())
@@ -469,7 +411,7 @@ tl::expected<std::string, Rejection> verify(const Request& request, std::string_
     if (!canonical)
         return reject(canonical.error());
     const std::string expected
-        = toHex(hmacSha256(signingKey(*secret, scope), stringToSign(*amzDate, scope, *canonical)));
+        = digest::toHex(hmacSha256(signingKey(*secret, scope), stringToSign(*amzDate, scope, *canonical)));
     if (expected.size() != authorization->signature.size()
         || CRYPTO_memcmp(expected.data(), authorization->signature.data(), expected.size()) != 0)
         return reject("the request signature does not match the one computed with the secret access key of "

@@ -30,10 +30,8 @@ struct Request {
     HeaderList headers;
 };
 
-std::string sha256Hex(std::string_view bytes);
-// Raw 32-byte MAC.
+// Raw 32-byte MAC (hex it with digest::toHex; SHA-256 is digest::sha256Hex).
 std::string hmacSha256(std::string_view key, std::string_view data);
-std::string toHex(std::string_view bytes);
 
 // RFC 3986 percent-encoding of everything but the unreserved characters
 // (A-Z a-z 0-9 - _ . ~); '/' is kept when keepSlash.
@@ -78,9 +76,8 @@ struct Authorization {
 };
 tl::expected<Authorization, std::string> parseAuthorization(std::string_view header);
 
-// "20150830T123600Z" <-> seconds since the epoch (UTC).
-std::optional<std::int64_t> parseAmzDate(std::string_view text);
-std::string formatAmzDate(std::int64_t unixTime);
+// X-Amz-Date ("20150830T123600Z") is read and written with
+// time::parseIso8601BasicUtc and time::formatIso8601BasicUtc.
 
 // Client side (tests, benchmark): signs every header in request.headers
 // (which must include Host and X-Amz-Date) and returns the Authorization value.

@@ -37,6 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/core/time/time.hpp"
 #include "tests/integration/daemon/daemon_harness.hpp"
 #include "tests/integration/network/netns.hpp"
 #include "tests/support/archive_factory.hpp"
@@ -424,7 +425,7 @@ protected:
 
     // An archive from the test archive factory, its root trusted by the
     // daemon through `anchors` (the factory's authority is not the CLI's CA).
-    fs::path factoryArchive(const std::string& name, omni::trust::UnixTime issuedAt)
+    fs::path factoryArchive(const std::string& name, omni::time::UnixTime issuedAt)
     {
         if (!authority_) {
             authority_ = omni::testing::TestAuthority::make(std::time(nullptr), "Daemon test");

@@ -16,13 +16,13 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "daemon/core/digest/digest.hpp"
 #include "drivers/mount/mounted_stick.hpp"
 #include "tests/support/process.hpp"
 
@@ -130,20 +130,6 @@ std::optional<MountInfo> mountInfo(const fs::path& mountPoint)
     return std::nullopt;
 }
 
-std::string sha256(const std::string& data)
-{
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-    std::string hex;
-    char byte[3];
-    for (unsigned int i = 0; i < length; ++i) {
-        std::snprintf(byte, sizeof byte, "%02x", digest[i]);
-        hex += byte;
-    }
-    return hex;
-}
-
 // SHA-256 of every regular file under a directory, by relative path.
 std::map<std::string, std::string> hashTree(const fs::path& root)
 {
@@ -154,7 +140,7 @@ std::map<std::string, std::string> hashTree(const fs::path& root)
         std::ifstream in(entry.path(), std::ios::binary);
         std::stringstream content;
         content << in.rdbuf();
-        hashes[fs::relative(entry.path(), root).string()] = sha256(content.str());
+        hashes[fs::relative(entry.path(), root).string()] = digest::sha256Hex(content.str());
     }
     return hashes;
 }

@@ -22,6 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/core/digest/digest.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/issuer/serve/sigv4.hpp"
 #include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
@@ -228,9 +230,9 @@ RawResponse signedExchange(int port, const std::string& method, const std::strin
 {
     serve::sigv4::Request request { method, target,
         { { "Host", "127.0.0.1:" + std::to_string(port) }, { "Content-Type", "application/json" },
-            { "X-Amz-Date", serve::sigv4::formatAmzDate(signedAt) } } };
-    const auto authorization = serve::sigv4::authorizationHeader(
-        request, serve::sigv4::sha256Hex(body), kKey, "us-east-1", "panorama");
+            { "X-Amz-Date", time::formatIso8601BasicUtc(signedAt) } } };
+    const auto authorization
+        = serve::sigv4::authorizationHeader(request, digest::sha256Hex(body), kKey, "us-east-1", "panorama");
     std::string wire = method + " " + target + " HTTP/1.1\r\n";
     for (const auto& [name, value] : request.headers)
         wire += name + ": " + value + "\r\n";

@@ -3,6 +3,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "daemon/core/digest/digest.hpp"
 #include "tests/unit/core/trust/test_pki.hpp"
 
 namespace omni::trust::testing {
@@ -34,7 +35,7 @@ protected:
 
     static std::string digestBytes(const std::string& manifest)
     {
-        const auto digest = sha256(manifest);
+        const auto digest = digest::sha256(manifest);
         return std::string(digest.begin(), digest.end());
     }
 
@@ -76,8 +77,8 @@ TEST_F(DigestCheckTest, DifferentBytesAreAMismatchShowingBothDigests)
     const std::string changed = kManifest + " ";
     const auto result = checkManifestDigest(leaf.certificate.get(), changed);
     expectMismatch(result, "changed after the certificate was issued");
-    expectMismatch(result, toHex(sha256(changed)));
-    expectMismatch(result, toHex(sha256(kManifest)));
+    expectMismatch(result, digest::toHex(digest::sha256(changed)));
+    expectMismatch(result, digest::toHex(digest::sha256(kManifest)));
     EXPECT_EQ(result.error().where, "manifest.json");
 
     std::string flipped = digestBytes(kManifest);

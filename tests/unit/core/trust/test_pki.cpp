@@ -4,11 +4,13 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "daemon/core/digest/digest.hpp"
+
 namespace omni::trust::testing {
 
-UnixTime issueTime()
+time::UnixTime issueTime()
 {
-    static const UnixTime time = parseRfc3339("2026-11-26T02:30:00Z").value();
+    static const time::UnixTime time = time::parseRfc3339("2026-11-26T02:30:00Z").value();
     return time;
 }
 
@@ -25,7 +27,7 @@ PkeyPtr sharedKey(KeyType type, int slot)
     return PkeyPtr(cached.get());
 }
 
-Issued makeRoot(const std::string& commonName, UnixTime notBefore, UnixTime notAfter, PkeyPtr key)
+Issued makeRoot(const std::string& commonName, time::UnixTime notBefore, time::UnixTime notAfter, PkeyPtr key)
 {
     CertificateSpec spec;
     spec.commonName = commonName;
@@ -39,8 +41,8 @@ Issued makeRoot(const std::string& commonName, UnixTime notBefore, UnixTime notA
     return root;
 }
 
-Issued makeCa(
-    const std::string& commonName, const Issued& issuer, UnixTime notBefore, UnixTime notAfter, PkeyPtr key)
+Issued makeCa(const std::string& commonName, const Issued& issuer, time::UnixTime notBefore,
+    time::UnixTime notAfter, PkeyPtr key)
 {
     CertificateSpec spec;
     spec.commonName = commonName;
@@ -69,7 +71,7 @@ CertificateSpec leafSpec(const std::string& manifest)
     spec.commonName = "device-1";
     spec.notBefore = issueTime();
     spec.notAfter = issueTime() + 300;
-    spec.manifestDigest = sha256(manifest);
+    spec.manifestDigest = digest::sha256(manifest);
     return spec;
 }
 

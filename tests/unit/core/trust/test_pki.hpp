@@ -13,7 +13,7 @@
 namespace omni::trust::testing {
 
 // The reference moment of the tests: the example of DESIGN.md section 2.
-UnixTime issueTime();
+time::UnixTime issueTime();
 inline constexpr std::int64_t kYear = 365 * 24 * 3600;
 
 template <class T> T valueOf(Result<T> result)
@@ -35,9 +35,10 @@ struct Issued {
     std::string keyPem() const { return privateKeyToPem(key.get()); }
 };
 
-Issued makeRoot(const std::string& commonName, UnixTime notBefore, UnixTime notAfter, PkeyPtr key);
-Issued makeCa(
-    const std::string& commonName, const Issued& issuer, UnixTime notBefore, UnixTime notAfter, PkeyPtr key);
+Issued makeRoot(
+    const std::string& commonName, time::UnixTime notBefore, time::UnixTime notAfter, PkeyPtr key);
+Issued makeCa(const std::string& commonName, const Issued& issuer, time::UnixTime notBefore,
+    time::UnixTime notAfter, PkeyPtr key);
 Issued makeLeaf(const CertificateSpec& spec, const Issued& issuer, PkeyPtr key);
 // A provisioning certificate as the issuer makes it: 300 s from issueTime(),
 // CN "device-1", bound to `manifest`.

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "daemon/core/digest/digest.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/verify/select_archive.hpp"
 #include "tests/support/archive_factory.hpp"
 
@@ -13,7 +15,7 @@ using testing::ArchiveFactory;
 using testing::ArchiveRecipe;
 using testing::TestAuthority;
 
-constexpr trust::UnixTime kIssuedAt = 1800000000;
+constexpr time::UnixTime kIssuedAt = 1800000000;
 
 class SelectArchive : public ::testing::Test {
 protected:
@@ -24,7 +26,7 @@ protected:
     std::vector<verify::DirectoryEntry> extraEntries;
     int reads = 0;
 
-    void put(const std::string& name, trust::UnixTime issuedAt = kIssuedAt)
+    void put(const std::string& name, time::UnixTime issuedAt = kIssuedAt)
     {
         ArchiveRecipe recipe;
         recipe.name = name;
@@ -129,7 +131,7 @@ TEST_F(SelectArchive, AnAlreadyAppliedArchiveIsSetAsideSoANewOneWins)
 {
     put("cam-01");
     put("cam-02");
-    const std::string oldHash = trust::toHex(trust::sha256(stick["certificates-omni_cam-01.zip"]));
+    const std::string oldHash = digest::toHex(digest::sha256(stick["certificates-omni_cam-01.zip"]));
     const auto selection = select(std::nullopt, [&](const std::string& sha) { return sha == oldHash; });
     ASSERT_EQ(reason(selection), "ACCEPT");
     EXPECT_EQ(selection.decisive.facts.fileName, "certificates-omni_cam-02.zip");

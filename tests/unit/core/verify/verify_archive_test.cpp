@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/core/text/json_text.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/verify/verdict_json.hpp"
 #include "daemon/core/verify/verify_archive.hpp"
 #include "tests/support/archive_factory.hpp"
@@ -17,8 +18,8 @@ using testing::ArchiveRecipe;
 using testing::bytesOf;
 using testing::TestAuthority;
 
-constexpr trust::UnixTime kIssuedAt = 1800000000; // 2027-01-15T08:00:00Z
-constexpr trust::UnixTime kBuildEpoch = 1790000000;
+constexpr time::UnixTime kIssuedAt = 1800000000; // 2027-01-15T08:00:00Z
+constexpr time::UnixTime kBuildEpoch = 1790000000;
 
 class VerifyArchive : public ::testing::Test {
 protected:
@@ -38,7 +39,7 @@ protected:
         return r;
     }
 
-    verify::VerifyPolicy policy(trust::UnixTime now = kIssuedAt + 10) const
+    verify::VerifyPolicy policy(time::UnixTime now = kIssuedAt + 10) const
     {
         verify::VerifyPolicy p;
         p.anchors = &anchors;
@@ -58,7 +59,7 @@ protected:
     {
         return outcome.result ? "ACCEPT" : std::string(toString(outcome.result.error().reason));
     }
-    std::string verdict(const ArchiveRecipe& r, trust::UnixTime now = kIssuedAt + 10) const
+    std::string verdict(const ArchiveRecipe& r, time::UnixTime now = kIssuedAt + 10) const
     {
         return verdict(check(factory.make(r), policy(now)));
     }
@@ -286,9 +287,9 @@ TEST_F(VerifyArchive, ExpiredMessageTellsTheTechnicianTheTimesAndWhatToDo)
     const auto outcome = check(factory.make(recipe()), policy(kIssuedAt + 360));
     ASSERT_FALSE(outcome.result);
     const auto& message = outcome.result.error().message;
-    EXPECT_NE(message.find(trust::formatTime(kIssuedAt)), std::string::npos) << message;
-    EXPECT_NE(message.find(trust::formatTime(kIssuedAt + 300)), std::string::npos) << message;
-    EXPECT_NE(message.find(trust::formatTime(kIssuedAt + 360)), std::string::npos) << message;
+    EXPECT_NE(message.find(time::formatRfc3339(kIssuedAt)), std::string::npos) << message;
+    EXPECT_NE(message.find(time::formatRfc3339(kIssuedAt + 300)), std::string::npos) << message;
+    EXPECT_NE(message.find(time::formatRfc3339(kIssuedAt + 360)), std::string::npos) << message;
 }
 
 TEST_F(VerifyArchive, CertNameMismatch)

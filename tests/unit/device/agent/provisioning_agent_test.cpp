@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/core/text/json_text.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/device/agent/provisioning_agent.hpp"
 #include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
@@ -17,7 +18,7 @@ using testing::ArchiveRecipe;
 using testing::TemporaryDirectory;
 using testing::TestAuthority;
 
-constexpr trust::UnixTime kIssuedAt = 1800000000;
+constexpr time::UnixTime kIssuedAt = 1800000000;
 
 class FakeNetwork final : public agent::NetworkConfigurator {
 public:

@@ -9,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include "daemon/core/time/time.hpp"
 #include "daemon/device/state/device_state.hpp"
 #include "tests/support/process.hpp"
 
@@ -20,7 +21,7 @@ using omni::testing::readFile;
 using omni::testing::TemporaryDirectory;
 using omni::testing::writeFile;
 
-constexpr trust::UnixTime kStart = 1'795'000'000;
+constexpr time::UnixTime kStart = 1'795'000'000;
 
 std::string shaOf(int index)
 {
@@ -118,7 +119,7 @@ protected:
     }
 
     TemporaryDirectory temporary_;
-    trust::UnixTime now_ = kStart;
+    time::UnixTime now_ = kStart;
 };
 
 TEST_F(DeviceStateTest, AbsentStateIsAwaitingProvisioningAndReadingCreatesNothing)

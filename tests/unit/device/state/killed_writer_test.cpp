@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/core/time/time.hpp"
 #include "tests/support/process.hpp"
 #include "tests/unit/device/state/writer_script.hpp"
 
@@ -37,7 +38,7 @@ namespace fs = std::filesystem;
 
 constexpr int kKills = 1000;
 constexpr int kMaxStepsBeforeKill = 40; // 5 cycles of the script
-constexpr trust::UnixTime kRecoverTime = kScriptEpoch - 1;
+constexpr time::UnixTime kRecoverTime = kScriptEpoch - 1;
 // A few steps of the script on tmpfs.
 constexpr int kMaxJitterMicroseconds = 2000;
 

@@ -6,13 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "daemon/core/time/time.hpp"
 #include "daemon/device/state/device_state.hpp"
 
 namespace omni::state {
 namespace {
 
-constexpr trust::UnixTime kUpdatedAt = 1'795'000'000; // 2026-11-18T...
-constexpr trust::UnixTime kAttemptAt = 1'795'000'042;
+constexpr time::UnixTime kUpdatedAt = 1'795'000'000; // 2026-11-18T...
+constexpr time::UnixTime kAttemptAt = 1'795'000'042;
 
 StatusDocument fullDocument()
 {
@@ -95,7 +96,7 @@ TEST(StatusDocumentTest, JsonHasTheKeysOfSection5InOrder)
     EXPECT_EQ(json["DeviceId"], document.applied->deviceId);
     EXPECT_EQ(json["Arn"], document.applied->arn);
     EXPECT_EQ(json["IotThingName"], document.applied->iotThingName);
-    EXPECT_EQ(json["UpdatedAt"], trust::formatTime(kUpdatedAt));
+    EXPECT_EQ(json["UpdatedAt"], time::formatRfc3339(kUpdatedAt));
     EXPECT_EQ(json["ArchiveSha256"], document.applied->archiveSha256);
     EXPECT_EQ(nlohmann::json(json["NetworkingConfiguration"]), document.applied->networkingConfiguration);
     const auto& attempt = json["LastAttempt"];
@@ -106,7 +107,7 @@ TEST(StatusDocumentTest, JsonHasTheKeysOfSection5InOrder)
     EXPECT_EQ(attempt["Result"], "FAILED");
     EXPECT_EQ(attempt["Reason"], "CERT_EXPIRED");
     EXPECT_EQ(attempt["Message"], document.lastAttempt->message);
-    EXPECT_EQ(attempt["At"], trust::formatTime(kAttemptAt));
+    EXPECT_EQ(attempt["At"], time::formatRfc3339(kAttemptAt));
     EXPECT_EQ(attempt["FileName"], "certificates-omni_cam-02.zip");
     const std::string bytes = serializeStatusDocument(document);
     EXPECT_EQ(bytes.back(), '\n');

@@ -106,7 +106,7 @@ StatusDocument expectedAfter(long steps)
     StatusDocument document;
     StatusDocument beforePending;
     for (long step = 0; step < steps; ++step) {
-        const trust::UnixTime now = kScriptEpoch + step;
+        const time::UnixTime now = kScriptEpoch + step;
         switch (stepKind(step)) {
         case StepKind::Pending:
             beforePending = document;

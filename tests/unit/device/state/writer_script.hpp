@@ -6,12 +6,13 @@
 #include <optional>
 #include <string>
 
+#include "daemon/core/time/time.hpp"
 #include "daemon/device/state/device_state.hpp"
 
 namespace omni::state::testing {
 
 // The child's clock reads kScriptEpoch + step while it runs that step.
-inline constexpr trust::UnixTime kScriptEpoch = 1'800'000'000;
+inline constexpr time::UnixTime kScriptEpoch = 1'800'000'000;
 
 enum class StepKind { Pending, Failure, Success, AlreadyApplied };
 

@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "daemon/core/digest/digest.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/x509_builder.hpp"
 #include "daemon/issuer/serve/device_api.hpp"
 #include "tests/support/archive_factory.hpp"
@@ -80,11 +82,11 @@ protected:
     {
         HttpRequest request { method, target,
             { { "Host", "127.0.0.1:8080" }, { "Content-Type", "application/json" },
-                { "X-Amz-Date", sigv4::formatAmzDate(signedAt) } },
+                { "X-Amz-Date", time::formatIso8601BasicUtc(signedAt) } },
             payload };
         const sigv4::Request toSign { method, target, request.headers };
         auto authorization
-            = sigv4::authorizationHeader(toSign, sigv4::sha256Hex(payload), key, "us-east-1", "panorama");
+            = sigv4::authorizationHeader(toSign, digest::sha256Hex(payload), key, "us-east-1", "panorama");
         EXPECT_TRUE(authorization) << authorization.error();
         request.headers.emplace_back("Authorization", authorization.value_or(""));
         return request;
@@ -201,9 +203,9 @@ TEST_F(DeviceApiTest, NothingHappensWithoutAValidSignature)
 TEST_F(DeviceApiTest, ClientBytesThatAreNotUtf8StillGiveAJsonError)
 {
     HttpRequest request { "GET", "/devices",
-        { { "Host", "127.0.0.1" }, { "X-Amz-Date", sigv4::formatAmzDate(kNow) },
+        { { "Host", "127.0.0.1" }, { "X-Amz-Date", time::formatIso8601BasicUtc(kNow) },
             { "Authorization",
-                "AWS4-HMAC-SHA256 Credential=AKID\xff\xfe/" + sigv4::formatAmzDate(kNow).substr(0, 8)
+                "AWS4-HMAC-SHA256 Credential=AKID\xff\xfe/" + time::formatIso8601BasicUtc(kNow).substr(0, 8)
                     + "/us-east-1/panorama/aws4_request, SignedHeaders=host;x-amz-date, Signature="
                     + std::string(64, 'a') } },
         {} };

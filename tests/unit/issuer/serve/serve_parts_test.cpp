@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/x509_builder.hpp"
 #include "daemon/issuer/provision/provision_device.hpp"
 #include "daemon/issuer/serve/credentials_file.hpp"
@@ -83,7 +84,7 @@ TEST(ListenAddress, RefusesWhatIsNotAnAddressAndPort)
 
 class SharedProvisioning : public ::testing::Test {
 protected:
-    static constexpr trust::UnixTime kNow = 1795000000;
+    static constexpr time::UnixTime kNow = 1795000000;
     testing::TemporaryDirectory directory;
     std::optional<issuer::IssuingAuthority> authority;
     std::optional<registry::Registry> registry;

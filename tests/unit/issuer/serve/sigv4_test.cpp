@@ -3,6 +3,8 @@
 // us-east-1, service "service"), then the server-side verification rules.
 #include <gtest/gtest.h>
 
+#include "daemon/core/digest/digest.hpp"
+#include "daemon/core/time/time.hpp"
 #include "daemon/issuer/serve/sigv4.hpp"
 
 namespace omni::serve::sigv4 {
@@ -130,13 +132,14 @@ std::string headerValue(const Request& request, const std::string& name)
 TEST(SigV4, DerivesTheSigningKeyOfAwsDocumentationExample)
 {
     const std::string key = signingKey(kExampleKey.secret, Scope { "20120215", "us-east-1", "iam" });
-    EXPECT_EQ(toHex(key), "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
+    EXPECT_EQ(digest::toHex(key), "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
 }
 
 TEST(SigV4, GetVanillaCanonicalRequestAndStringToSign)
 {
     const Vector& vanilla = suite().front();
-    const auto canonical = canonicalRequest(requestFor(vanilla), { "host", "x-amz-date" }, sha256Hex(""));
+    const auto canonical
+        = canonicalRequest(requestFor(vanilla), { "host", "x-amz-date" }, digest::sha256Hex(""));
     ASSERT_TRUE(canonical) << canonical.error();
     EXPECT_EQ(*canonical,
         "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\n"
@@ -152,7 +155,7 @@ TEST_P(PublishedVector, SignsAsAwsDoes)
 {
     const Vector& vector = GetParam();
     const Request request = requestFor(vector);
-    const std::string payload = sha256Hex(vector.body);
+    const std::string payload = digest::sha256Hex(vector.body);
     std::vector<std::string> names;
     for (const auto& header : request.headers)
         names.push_back(header.first);
@@ -178,7 +181,7 @@ TEST_P(PublishedVector, VerifiesTheSignatureAwsPublished)
         std::string("AWS4-HMAC-SHA256 Credential=") + kExampleScope
             + ", SignedHeaders=" + vector.signedHeaders + ", Signature=" + vector.signature);
     const auto caller
-        = verify(request, sha256Hex(vector.body), exampleSecrets, examplePolicy(), kExampleTime);
+        = verify(request, digest::sha256Hex(vector.body), exampleSecrets, examplePolicy(), kExampleTime);
     ASSERT_TRUE(caller) << caller.error().message;
     EXPECT_EQ(*caller, kExampleKey.id);
 }
@@ -200,8 +203,8 @@ protected:
     {
         Request request { "POST", "/devices",
             { { "Host", "127.0.0.1:8080" }, { "Content-Type", "application/json" },
-                { "X-Amz-Date", formatAmzDate(signedAt) } } };
-        auto header = authorizationHeader(request, sha256Hex(body), key, region, "service");
+                { "X-Amz-Date", time::formatIso8601BasicUtc(signedAt) } } };
+        auto header = authorizationHeader(request, digest::sha256Hex(body), key, region, "service");
         EXPECT_TRUE(header) << header.error();
         request.headers.emplace_back("Authorization", header.value_or(""));
         return request;
@@ -210,7 +213,7 @@ protected:
     tl::expected<std::string, Rejection> check(
         const Request& request, const std::string& body, std::int64_t now)
     {
-        return verify(request, sha256Hex(body), exampleSecrets, examplePolicy(), now);
+        return verify(request, digest::sha256Hex(body), exampleSecrets, examplePolicy(), now);
     }
 };
 
@@ -290,7 +293,7 @@ TEST_F(Verification, RefusesAHeaderTheSignatureDoesNotCover)
 TEST_F(Verification, RefusesASignatureWithoutHost)
 {
     Request request { "GET", "/devices", { { "X-Amz-Date", kExampleDate } } };
-    auto header = authorizationHeader(request, sha256Hex(""), kExampleKey, "us-east-1", "service");
+    auto header = authorizationHeader(request, digest::sha256Hex(""), kExampleKey, "us-east-1", "service");
     ASSERT_TRUE(header);
     request.headers.emplace_back("Host", "127.0.0.1");
     request.headers.emplace_back("Authorization", *header);
@@ -316,15 +319,6 @@ TEST(SigV4Authorization, RejectsMalformedHeaders)
              "SignedHeaders=host",
          })
         EXPECT_FALSE(parseAuthorization(header)) << header;
-}
-
-TEST(SigV4Dates, RoundTripAndRefuseImpossibleDates)
-{
-    EXPECT_EQ(parseAmzDate(kExampleDate), kExampleTime);
-    EXPECT_EQ(formatAmzDate(kExampleTime), kExampleDate);
-    EXPECT_FALSE(parseAmzDate("20150231T000000Z"));
-    EXPECT_FALSE(parseAmzDate("2015-08-30T12:36:00Z"));
-    EXPECT_FALSE(parseAmzDate("20150830T123600"));
 }
 
 TEST(SigV4Encoding, EncodesEverythingButUnreservedCharacters)
