@@ -35,6 +35,11 @@ bool isArpReplyFrom(std::span<const std::uint8_t> packet, std::uint32_t sender)
         return false;
     ether_arp reply {};
     std::memcpy(&reply, packet.data(), sizeof reply);
+    // The addresses are where they are only for Ethernet and IPv4 (6- and
+    // 4-byte addresses); any other packet would be read at the wrong offsets.
+    if (ntohs(reply.arp_hrd) != ARPHRD_ETHER || ntohs(reply.arp_pro) != ETH_P_IP || reply.arp_hln != ETH_ALEN
+        || reply.arp_pln != 4)
+        return false;
     if (ntohs(reply.arp_op) != ARPOP_REPLY)
         return false;
     std::uint32_t replySender = 0;

@@ -21,8 +21,9 @@ ArpPacket arpRequest(
 
 // True when `packet` (what one recv returned) is an ARP reply whose sender
 // protocol address is `sender` (host byte order). Anything shorter than an
-// Ethernet/IPv4 ARP packet, a request, or another sender is not; bytes after
-// the packet (Ethernet padding) are ignored.
+// Ethernet/IPv4 ARP packet, another hardware or protocol type or address
+// length, a request, or another sender is not; bytes after the packet
+// (Ethernet padding) are ignored.
 bool isArpReplyFrom(std::span<const std::uint8_t> packet, std::uint32_t sender);
 
 } // namespace omni::netlink

@@ -82,5 +82,32 @@ TEST(ArpPacketTest, ReplyFromAnotherSenderDoesNotCount)
     EXPECT_FALSE(isArpReplyFrom(fromUs, kGateway));
 }
 
+TEST(ArpPacketTest, ReplyForAnotherHardwareOrProtocolDoesNotCount)
+{
+    auto ieee802 = replyFromGateway();
+    ieee802[1] = 0x06; // hardware type IEEE 802
+    EXPECT_FALSE(isArpReplyFrom(ieee802, kGateway));
+    auto ipv6 = replyFromGateway();
+    ipv6[2] = 0x86;
+    ipv6[3] = 0xdd; // protocol type IPv6
+    EXPECT_FALSE(isArpReplyFrom(ipv6, kGateway));
+}
+
+TEST(ArpPacketTest, ReplyWhoseAddressLengthsDifferDoesNotCount)
+{
+    // With other lengths the sender's address is elsewhere: bytes 14-17 are
+    // no longer it, though here they still hold the gateway's address.
+    auto longHardware = replyFromGateway();
+    longHardware[4] = 8;
+    EXPECT_FALSE(isArpReplyFrom(longHardware, kGateway));
+    auto longProtocol = replyFromGateway();
+    longProtocol[5] = 16;
+    EXPECT_FALSE(isArpReplyFrom(longProtocol, kGateway));
+    auto zeroLengths = replyFromGateway();
+    zeroLengths[4] = 0;
+    zeroLengths[5] = 0;
+    EXPECT_FALSE(isArpReplyFrom(zeroLengths, kGateway));
+}
+
 } // namespace
 } // namespace omni::netlink
