@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "drivers/netlink/arp_packet.hpp"
+
 namespace omni::netlink {
 namespace {
 
@@ -62,40 +64,28 @@ int openArpSocket(int ifindex)
 
 bool sendRequest(int fd, const GatewayProbe& probe)
 {
-    ether_arp request {};
-    request.arp_hrd = htons(ARPHRD_ETHER);
-    request.arp_pro = htons(ETH_P_IP);
-    request.arp_hln = ETH_ALEN;
-    request.arp_pln = 4;
-    request.arp_op = htons(ARPOP_REQUEST);
-    std::memcpy(request.arp_sha, probe.macAddress.data(), ETH_ALEN);
-    const std::uint32_t source = htonl(probe.source);
-    const std::uint32_t gateway = htonl(probe.gateway);
-    std::memcpy(request.arp_spa, &source, 4);
-    std::memcpy(request.arp_tpa, &gateway, 4);
+    const ArpPacket request = arpRequest(probe.macAddress, probe.source, probe.gateway);
     sockaddr_ll broadcast {};
     broadcast.sll_family = AF_PACKET;
     broadcast.sll_protocol = htons(ETH_P_ARP);
     broadcast.sll_ifindex = probe.ifindex;
     broadcast.sll_halen = ETH_ALEN;
     std::memset(broadcast.sll_addr, 0xff, ETH_ALEN);
-    return ::sendto(fd, &request, sizeof request, 0, reinterpret_cast<const sockaddr*>(&broadcast),
+    return ::sendto(fd, request.data(), request.size(), 0, reinterpret_cast<const sockaddr*>(&broadcast),
                sizeof broadcast)
-        == static_cast<ssize_t>(sizeof request);
+        == static_cast<ssize_t>(request.size());
 }
 
 bool isReplyFrom(int fd, std::uint32_t gateway)
 {
-    ether_arp reply {};
+    // A reply padded to Ethernet's minimum arrives cut to the buffer, which
+    // is all isArpReplyFrom reads.
+    ArpPacket packet {};
     for (;;) {
-        const ssize_t received = ::recv(fd, &reply, sizeof reply, 0);
+        const ssize_t received = ::recv(fd, packet.data(), packet.size(), 0);
         if (received < 0)
             return false; // EAGAIN: nothing more queued
-        if (received < static_cast<ssize_t>(sizeof reply) || ntohs(reply.arp_op) != ARPOP_REPLY)
-            continue;
-        std::uint32_t sender = 0;
-        std::memcpy(&sender, reply.arp_spa, 4);
-        if (ntohl(sender) == gateway)
+        if (isArpReplyFrom(std::span(packet.data(), static_cast<std::size_t>(received)), gateway))
             return true;
     }
 }

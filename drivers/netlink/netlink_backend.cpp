@@ -29,6 +29,7 @@
 #include <new>
 
 #include "daemon/core/manifest/ipv4.hpp"
+#include "drivers/netlink/netlink_messages.hpp"
 
 namespace omni::netlink {
 
@@ -54,8 +55,6 @@ using RoutePtr = std::unique_ptr<rtnl_route, LibnlDeleter<rtnl_route, rtnl_route
 using NextHopPtr = std::unique_ptr<rtnl_nexthop, LibnlDeleter<rtnl_nexthop, rtnl_route_nh_free>>;
 using NlAddressPtr = std::unique_ptr<nl_addr, LibnlDeleter<nl_addr, nl_addr_put>>;
 
-using RawMessage = std::vector<std::uint8_t>;
-
 // ---- what the kernel said ---------------------------------------------------------------------
 
 // The errno of the last NLMSG_ERROR and the kernel's extended-ack text
@@ -72,29 +71,11 @@ int recordKernelError(sockaddr_nl*, nlmsgerr* error, void* argument) noexcept
     auto* answer = static_cast<KernelAnswer*>(argument);
     try {
         answer->error = -error->error;
-        answer->text.clear();
         const auto* header
             = reinterpret_cast<const nlmsghdr*>(reinterpret_cast<const char*>(error) - NLMSG_HDRLEN);
-        if ((header->nlmsg_flags & NLM_F_ACK_TLVS) != 0) {
-            std::size_t offset = sizeof(nlmsgerr);
-            if ((header->nlmsg_flags & NLM_F_CAPPED) == 0) {
-                offset += error->msg.nlmsg_len - NLMSG_HDRLEN; // the echoed request's payload
-            }
-            offset = NLMSG_ALIGN(offset);
-            const std::size_t payload = header->nlmsg_len - NLMSG_HDRLEN;
-            if (offset < payload) {
-                auto* attributes = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(error) + offset);
-                nlattr* found[NLMSGERR_ATTR_MAX + 1] = {};
-                if (nla_parse(
-                        found, NLMSGERR_ATTR_MAX, attributes, static_cast<int>(payload - offset), nullptr)
-                        == 0
-                    && found[NLMSGERR_ATTR_MSG] != nullptr) {
-                    const char* text = static_cast<const char*>(nla_data(found[NLMSGERR_ATTR_MSG]));
-                    answer->text.assign(
-                        text, strnlen(text, static_cast<std::size_t>(nla_len(found[NLMSGERR_ATTR_MSG]))));
-                }
-            }
-        }
+        // libnl checked that nlmsg_len covers the nlmsgerr and lies within what it received.
+        answer->text = extendedAckText(std::span(
+            reinterpret_cast<const std::uint8_t*>(header), static_cast<std::size_t>(header->nlmsg_len)));
     } catch (...) {
         answer->text.clear();
     }
@@ -111,154 +92,6 @@ int collectMessage(nl_msg* message, void* argument) noexcept
     } catch (...) {
         return -NLE_NOMEM;
     }
-}
-
-// ---- attribute reading ------------------------------------------------------------------------
-
-std::optional<std::uint32_t> ipv4Attribute(const nlattr* attribute)
-{
-    if (attribute == nullptr || nla_len(attribute) != 4) {
-        return std::nullopt;
-    }
-    std::uint32_t networkOrder = 0;
-    std::memcpy(&networkOrder, nla_data(attribute), 4);
-    return ntohl(networkOrder);
-}
-
-std::optional<std::uint32_t> u32Attribute(const nlattr* attribute)
-{
-    if (attribute == nullptr || nla_len(attribute) != 4) {
-        return std::nullopt;
-    }
-    std::uint32_t value = 0;
-    std::memcpy(&value, nla_data(attribute), 4);
-    return value;
-}
-
-std::optional<std::uint8_t> u8Attribute(const nlattr* attribute)
-{
-    if (attribute == nullptr || nla_len(attribute) < 1) {
-        return std::nullopt;
-    }
-    return *static_cast<const std::uint8_t*>(nla_data(attribute));
-}
-
-std::string stringAttribute(const nlattr* attribute)
-{
-    if (attribute == nullptr) {
-        return {};
-    }
-    const char* text = static_cast<const char*>(nla_data(attribute));
-    return std::string(text, strnlen(text, static_cast<std::size_t>(nla_len(attribute))));
-}
-
-nlmsghdr* headerOf(RawMessage& message)
-{
-    return reinterpret_cast<nlmsghdr*>(message.data());
-}
-
-std::optional<AddressRecord> parseAddress(RawMessage message)
-{
-    nlmsghdr* header = headerOf(message);
-    if (header->nlmsg_type != RTM_NEWADDR || nlmsg_datalen(header) < static_cast<int>(sizeof(ifaddrmsg))) {
-        return std::nullopt;
-    }
-    const auto* info = static_cast<const ifaddrmsg*>(nlmsg_data(header));
-    if (info->ifa_family != AF_INET) {
-        return std::nullopt;
-    }
-    nlattr* attributes[IFA_MAX + 1] = {};
-    if (nlmsg_parse(header, sizeof(ifaddrmsg), attributes, IFA_MAX, nullptr) < 0) {
-        return std::nullopt;
-    }
-    AddressRecord record;
-    record.ifindex = static_cast<int>(info->ifa_index);
-    record.prefixLength = info->ifa_prefixlen;
-    record.scope = info->ifa_scope;
-    record.peer = ipv4Attribute(attributes[IFA_ADDRESS]).value_or(0);
-    record.local = ipv4Attribute(attributes[IFA_LOCAL]).value_or(record.peer);
-    record.broadcast = ipv4Attribute(attributes[IFA_BROADCAST]).value_or(0);
-    record.label = stringAttribute(attributes[IFA_LABEL]);
-    record.flags = u32Attribute(attributes[IFA_FLAGS]).value_or(info->ifa_flags);
-    record.protocol = u8Attribute(attributes[IFA_PROTO]).value_or(0);
-    record.routeMetric = u32Attribute(attributes[IFA_RT_PRIORITY]).value_or(0);
-    record.message = std::move(message);
-    return record;
-}
-
-std::optional<RouteRecord> parseRoute(RawMessage message)
-{
-    nlmsghdr* header = headerOf(message);
-    if (header->nlmsg_type != RTM_NEWROUTE || nlmsg_datalen(header) < static_cast<int>(sizeof(rtmsg))) {
-        return std::nullopt;
-    }
-    const auto* info = static_cast<const rtmsg*>(nlmsg_data(header));
-    if (info->rtm_family != AF_INET || (info->rtm_flags & RTM_F_CLONED) != 0) {
-        return std::nullopt;
-    }
-    nlattr* attributes[RTA_MAX + 1] = {};
-    if (nlmsg_parse(header, sizeof(rtmsg), attributes, RTA_MAX, nullptr) < 0) {
-        return std::nullopt;
-    }
-    RouteRecord record;
-    record.table = u32Attribute(attributes[RTA_TABLE]).value_or(info->rtm_table);
-    if (record.table == RT_TABLE_LOCAL) {
-        return std::nullopt; // the kernel's own local and broadcast routes, made from the addresses
-    }
-    record.destination = ipv4Attribute(attributes[RTA_DST]).value_or(0);
-    record.destinationLength = info->rtm_dst_len;
-    record.tos = info->rtm_tos;
-    record.protocol = info->rtm_protocol;
-    record.scope = info->rtm_scope;
-    record.type = info->rtm_type;
-    record.priority = u32Attribute(attributes[RTA_PRIORITY]).value_or(0);
-    record.preferredSource = ipv4Attribute(attributes[RTA_PREFSRC]).value_or(0);
-    if (attributes[RTA_MULTIPATH] != nullptr) {
-        auto* hop = static_cast<rtnexthop*>(nla_data(attributes[RTA_MULTIPATH]));
-        int remaining = nla_len(attributes[RTA_MULTIPATH]);
-        while (remaining >= static_cast<int>(sizeof(rtnexthop)) && hop->rtnh_len >= sizeof(rtnexthop)
-            && hop->rtnh_len <= remaining) {
-            NextHop next { hop->rtnh_ifindex, 0 };
-            nlattr* hopAttributes[RTA_MAX + 1] = {};
-            const int attributesLength = hop->rtnh_len - static_cast<int>(RTNH_ALIGN(sizeof(rtnexthop)));
-            if (attributesLength > 0
-                && nla_parse(hopAttributes, RTA_MAX, reinterpret_cast<nlattr*>(RTNH_DATA(hop)),
-                       attributesLength, nullptr)
-                    == 0) {
-                next.gateway = ipv4Attribute(hopAttributes[RTA_GATEWAY]).value_or(0);
-            }
-            record.nextHops.push_back(next);
-            remaining -= RTNH_ALIGN(hop->rtnh_len);
-            hop = RTNH_NEXT(hop);
-        }
-    } else if (attributes[RTA_OIF] != nullptr || attributes[RTA_GATEWAY] != nullptr) {
-        record.nextHops.push_back({ static_cast<int>(u32Attribute(attributes[RTA_OIF]).value_or(0)),
-            ipv4Attribute(attributes[RTA_GATEWAY]).value_or(0) });
-    }
-    record.message = std::move(message);
-    return record;
-}
-
-// The kernel reports state flags (linkdown, dead, offload) in a route it will
-// not accept back; only "onlink" is a request.
-RawMessage sanitizedRoute(RawMessage message)
-{
-    nlmsghdr* header = headerOf(message);
-    auto* info = static_cast<rtmsg*>(nlmsg_data(header));
-    info->rtm_flags &= RTNH_F_ONLINK;
-    nlattr* attributes[RTA_MAX + 1] = {};
-    if (nlmsg_parse(header, sizeof(rtmsg), attributes, RTA_MAX, nullptr) == 0
-        && attributes[RTA_MULTIPATH] != nullptr) {
-        auto* hop = static_cast<rtnexthop*>(nla_data(attributes[RTA_MULTIPATH]));
-        int remaining = nla_len(attributes[RTA_MULTIPATH]);
-        while (remaining >= static_cast<int>(sizeof(rtnexthop)) && hop->rtnh_len >= sizeof(rtnexthop)
-            && hop->rtnh_len <= remaining) {
-            hop->rtnh_flags &= RTNH_F_ONLINK;
-            remaining -= RTNH_ALIGN(hop->rtnh_len);
-            hop = RTNH_NEXT(hop);
-        }
-    }
-    return message;
 }
 
 NlAddressPtr ipv4Address(std::uint32_t address, int prefixLength)
@@ -407,7 +240,7 @@ struct NetlinkBackend::State {
         }
         std::vector<AddressRecord> addresses;
         for (RawMessage& message : *messages) {
-            if (auto record = parseAddress(std::move(message))) {
+            if (auto record = parseAddressMessage(std::move(message))) {
                 addresses.push_back(std::move(*record));
             }
         }
@@ -424,7 +257,7 @@ struct NetlinkBackend::State {
         }
         std::vector<RouteRecord> routes;
         for (RawMessage& message : *messages) {
-            if (auto record = parseRoute(std::move(message))) {
+            if (auto record = parseRouteMessage(std::move(message))) {
                 routes.push_back(std::move(*record));
             }
         }
@@ -883,7 +716,7 @@ Result<RestoreOutcome> NetlinkBackend::restore(const NetworkSnapshot& before)
     }
     for (const RouteRecord& route : routesNow->routes) {
         if (!containsIdentical(before.routes, route)) {
-            note(state.replay(sanitizedRoute(route.message), RTM_DELROUTE, 0,
+            note(state.replay(sanitizedRouteMessage(route.message), RTM_DELROUTE, 0,
                 "removing route " + route.describe(), { ESRCH }));
         }
     }
@@ -891,7 +724,7 @@ Result<RestoreOutcome> NetlinkBackend::restore(const NetworkSnapshot& before)
         const bool throughVanished = std::any_of(route.nextHops.begin(), route.nextHops.end(),
             [&](const NextHop& hop) { return before.covers(hop.ifindex) && !stillPresent(hop.ifindex); });
         if (!throughVanished && !containsIdentical(routesNow->routes, route)) {
-            note(state.replay(sanitizedRoute(route.message), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL,
+            note(state.replay(sanitizedRouteMessage(route.message), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL,
                 "restoring route " + route.describe()));
         }
     }

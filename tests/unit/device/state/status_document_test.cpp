@@ -6,8 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/core/time/time.hpp"
-#include "daemon/device/state/device_state.hpp"
+#include "daemon/device/state/status_document.hpp"
 
 namespace omni::state {
 namespace {
