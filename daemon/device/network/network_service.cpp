@@ -202,25 +202,32 @@ private:
     bool started_ = false;
 };
 
-// DNS servers, computed when the step runs (after the DHCP clients); undone
-// by restoring the snapshot of `snapshotOf`.
-class DnsStep final : public NetworkStep {
+// DNS servers or NTP servers as a step: the settings are computed when the
+// step runs (after the DHCP clients, whose leases they may use), written
+// through the backend, and undone by restoring the snapshot taken before any
+// step changed anything.
+template <typename Backend, typename Settings, typename Snapshot>
+class ManagedSettingsStep final : public NetworkStep {
 public:
-    DnsStep(dns::DnsBackend& dns, dns::DnsSettings snapshotOf, std::function<dns::DnsSettings()> wanted,
-        ApplySummary& summary)
-        : dns_(dns)
-        , snapshotOf_(std::move(snapshotOf))
+    ManagedSettingsStep(std::string_view name, std::string_view title, Backend& backend,
+        std::function<Result<Snapshot>()> takeSnapshot, std::function<Settings()> wanted,
+        bool ApplySummary::*changed, ApplySummary& summary)
+        : name_(name)
+        , title_(title)
+        , backend_(backend)
+        , takeSnapshot_(std::move(takeSnapshot))
         , wanted_(std::move(wanted))
+        , changed_(changed)
         , summary_(summary)
     {
     }
 
-    std::string_view name() const override { return kStepDns; }
-    std::string_view title() const override { return "DNS"; }
+    std::string_view name() const override { return name_; }
+    std::string_view title() const override { return title_; }
 
     Result<void> snapshot() override
     {
-        auto taken = dns_.snapshot(snapshotOf_);
+        auto taken = takeSnapshot_();
         if (!taken) {
             return tl::unexpected(std::move(taken.error()));
         }
@@ -231,11 +238,11 @@ public:
     Result<void> apply() override
     {
         touched_ = true; // a failed write may have changed part of it
-        auto applied = dns_.apply(wanted_());
+        auto applied = backend_.apply(wanted_());
         if (!applied) {
             return tl::unexpected(std::move(applied.error()));
         }
-        summary_.dnsChanged = applied->changed;
+        summary_.*changed_ = applied->changed;
         summary_.warnings.insert(summary_.warnings.end(), applied->warnings.begin(), applied->warnings.end());
         return {};
     }
@@ -243,72 +250,42 @@ public:
     void undo(UndoLog& log) override
     {
         if (touched_ && snapshot_) {
-            if (auto restored = dns_.restore(*snapshot_); !restored) {
-                log.failed("DNS", restored.error());
+            if (auto restored = backend_.restore(*snapshot_); !restored) {
+                log.failed(std::string(title_), restored.error());
             }
         }
     }
 
 private:
-    dns::DnsBackend& dns_;
-    dns::DnsSettings snapshotOf_;
-    std::function<dns::DnsSettings()> wanted_;
+    std::string_view name_;
+    std::string_view title_;
+    Backend& backend_;
+    std::function<Result<Snapshot>()> takeSnapshot_;
+    std::function<Settings()> wanted_;
+    bool ApplySummary::*changed_;
     ApplySummary& summary_;
-    std::optional<dns::DnsSnapshot> snapshot_;
+    std::optional<Snapshot> snapshot_;
     bool touched_ = false;
 };
+using DnsStep = ManagedSettingsStep<dns::DnsBackend, dns::DnsSettings, dns::DnsSnapshot>;
+using NtpStep = ManagedSettingsStep<ntp::NtpBackend, network::NtpPlan, ntp::NtpSnapshot>;
 
-// NTP servers, computed when the step runs; undone by restoring the snapshot.
-class NtpStep final : public NetworkStep {
-public:
-    NtpStep(ntp::NtpBackend& ntp, std::function<network::NtpPlan()> wanted, ApplySummary& summary)
-        : ntp_(ntp)
-        , wanted_(std::move(wanted))
-        , summary_(summary)
-    {
-    }
+// The DNS step; its snapshot covers the links of `snapshotOf`.
+std::unique_ptr<NetworkStep> dnsStep(dns::DnsBackend& dns, dns::DnsSettings snapshotOf,
+    std::function<dns::DnsSettings()> wanted, ApplySummary& summary)
+{
+    return std::make_unique<DnsStep>(
+        kStepDns, "DNS", dns, [&dns, snapshotOf = std::move(snapshotOf)] { return dns.snapshot(snapshotOf); },
+        std::move(wanted), &ApplySummary::dnsChanged, summary);
+}
 
-    std::string_view name() const override { return kStepNtp; }
-    std::string_view title() const override { return "NTP"; }
-
-    Result<void> snapshot() override
-    {
-        auto taken = ntp_.snapshot();
-        if (!taken) {
-            return tl::unexpected(std::move(taken.error()));
-        }
-        snapshot_ = std::move(*taken);
-        return {};
-    }
-
-    Result<void> apply() override
-    {
-        touched_ = true; // a failed write may have changed part of it
-        auto applied = ntp_.apply(wanted_());
-        if (!applied) {
-            return tl::unexpected(std::move(applied.error()));
-        }
-        summary_.ntpChanged = applied->changed;
-        summary_.warnings.insert(summary_.warnings.end(), applied->warnings.begin(), applied->warnings.end());
-        return {};
-    }
-
-    void undo(UndoLog& log) override
-    {
-        if (touched_ && snapshot_) {
-            if (auto restored = ntp_.restore(*snapshot_); !restored) {
-                log.failed("NTP", restored.error());
-            }
-        }
-    }
-
-private:
-    ntp::NtpBackend& ntp_;
-    std::function<network::NtpPlan()> wanted_;
-    ApplySummary& summary_;
-    std::optional<ntp::NtpSnapshot> snapshot_;
-    bool touched_ = false;
-};
+std::unique_ptr<NetworkStep> ntpStep(
+    ntp::NtpBackend& ntp, std::function<network::NtpPlan()> wanted, ApplySummary& summary)
+{
+    return std::make_unique<NtpStep>(
+        kStepNtp, "NTP", ntp, [&ntp] { return ntp.snapshot(); }, std::move(wanted), &ApplySummary::ntpChanged,
+        summary);
+}
 
 } // namespace
 
@@ -454,9 +431,9 @@ Result<ApplySummary> NetworkService::apply(
             linksOnly.links.push_back({ state->interface.ifindex, state->interface.name, {} });
         }
     }
-    transaction.add(std::make_unique<DnsStep>(
+    transaction.add(dnsStep(
         dns_, std::move(linksOnly), [&] { return dnsSettings(wanted); }, summary));
-    transaction.add(std::make_unique<NtpStep>(
+    transaction.add(ntpStep(
         ntp_, [&] { return ntpPlan(wanted); }, summary));
     if (auto done = transaction.run(); !done) {
         return tl::unexpected(std::move(done.error()));
@@ -470,9 +447,9 @@ Result<ApplySummary> NetworkService::applyDnsAndNtp(const Applied& applied, cons
     const dns::DnsSettings settings = dnsSettings(applied);
     ApplySummary summary;
     NetworkTransaction transaction(hooks.beforeStep);
-    transaction.add(std::make_unique<DnsStep>(
+    transaction.add(dnsStep(
         dns_, settings, [&] { return settings; }, summary));
-    transaction.add(std::make_unique<NtpStep>(
+    transaction.add(ntpStep(
         ntp_, [&] { return ntpPlan(applied); }, summary));
     if (auto done = transaction.run(); !done) {
         return tl::unexpected(std::move(done.error()));
