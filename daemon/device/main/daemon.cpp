@@ -242,8 +242,8 @@ void Daemon::provision(const udev::StickEvent& event)
     (void)inForce_->led->show(led::Pattern::Working);
 
     stick::SystemMounter mounter(inForce_->configuration.runtimeDirectory);
-    RefreshingAgent agent([this] { refreshTrust(); }, *inForce_->agent);
-    const auto outcome = sticks_.attempt(event, mounter, agent);
+    RefreshingAgent runner([this] { refreshTrust(); }, *inForce_->agent);
+    const auto outcome = sticks_.attempt(event, mounter, runner);
     if (outcome.report)
         lastResult_ = agent::statusLineOf(outcome.report->verdict, outcome.report->error);
     showIdleStatus(outcome.report ? std::optional(outcome.report->verdict) : std::nullopt);
