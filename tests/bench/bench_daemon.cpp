@@ -45,6 +45,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon/core/time/time.hpp"
 #include "tests/integration/daemon/daemon_harness.hpp"
 #include "tests/integration/network/netns.hpp"
 #include "tests/support/process.hpp"
@@ -60,11 +61,6 @@ struct Options {
     int starts = 20;
     int idleSeconds = 5;
 };
-
-std::int64_t microsecondsBetween(Clock::time_point from, Clock::time_point to)
-{
-    return std::chrono::duration_cast<std::chrono::microseconds>(to - from).count();
-}
 
 struct Summary {
     double median = 0;
@@ -220,7 +216,7 @@ std::vector<AttemptTimes> benchProvisioning(const fs::path& work, const TestCa& 
             throw std::runtime_error("the daemon did not see the stick go:\n" + daemon.log());
 
         AttemptTimes times;
-        times.endToEnd = microsecondsBetween(sent, *succeeded);
+        times.endToEnd = omni::time::microsecondsBetween(sent, *succeeded);
         const auto provisioned
             = linesWith(daemon.log(), "Provisioned as bench-" + std::to_string(attempt) + " ");
         const auto done = linesWith(daemon.log(), "Done with " + stick.device() + " ");
@@ -348,7 +344,7 @@ StartResults benchStarts(const fs::path& work, const TestCa& ca, Ports& ports, c
             if (!ready)
                 throw std::runtime_error("no READY=1 within 10 s:\n" + daemon.log());
             (provisioned ? results.provisioned : results.fresh)
-                .push_back(microsecondsBetween(daemon.startedAt(), *ready));
+                .push_back(omni::time::microsecondsBetween(daemon.startedAt(), *ready));
             stop(daemon);
         }
     }

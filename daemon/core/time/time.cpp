@@ -195,10 +195,15 @@ std::string formatIso8601BasicUtc(UnixTime time)
     return formatWith("%04lld%02u%02uT%02lld%02lld%02lldZ", time);
 }
 
+std::int64_t microsecondsBetween(
+    std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point to)
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(to - from).count();
+}
+
 std::int64_t microsecondsSince(std::chrono::steady_clock::time_point start)
 {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start)
-        .count();
+    return microsecondsBetween(start, std::chrono::steady_clock::now());
 }
 
 } // namespace omni::time

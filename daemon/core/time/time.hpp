@@ -38,7 +38,10 @@ std::optional<UnixTime> parseRfc3339(std::string_view text);
 std::optional<UnixTime> parseIso8601BasicUtc(std::string_view text);
 std::string formatIso8601BasicUtc(UnixTime time);
 
-// Microseconds elapsed on the monotonic clock since start (journal timings).
+// Microseconds from one point of the monotonic clock to a later one, and
+// from one point to now (journal timings).
+std::int64_t microsecondsBetween(
+    std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point to);
 std::int64_t microsecondsSince(std::chrono::steady_clock::time_point start);
 
 } // namespace omni::time

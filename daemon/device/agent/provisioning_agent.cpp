@@ -110,23 +110,6 @@ AgentSettings AgentSettings::fromConfig(const config::Config& config, time::Unix
     return settings;
 }
 
-std::string_view toString(AttemptVerdict verdict)
-{
-    switch (verdict) {
-    case AttemptVerdict::Succeeded:
-        return "SUCCEEDED";
-    case AttemptVerdict::AlreadyApplied:
-        return "ALREADY_APPLIED";
-    case AttemptVerdict::Rejected:
-        return "REJECTED";
-    case AttemptVerdict::ApplyFailed:
-        return "APPLY_FAILED";
-    case AttemptVerdict::InternalError:
-        return "INTERNAL_ERROR";
-    }
-    return "INTERNAL_ERROR";
-}
-
 std::string AttemptReport::deviceName() const
 {
     if (outcome.facts.manifest)
@@ -282,31 +265,36 @@ void ProvisioningAgent::commitAccepted(AttemptReport& report, const state::Pendi
     report.status = *recorded;
 }
 
+// A success is recorded by commitAccepted; every other verdict here, as its
+// row of the outcome table says.
+void ProvisioningAgent::recordVerdict(AttemptReport& report, const state::PendingAttempt* pending)
+{
+    if (!report.error && !report.outcome.result)
+        report.error = report.outcome.result.error();
+    if (!report.error)
+        report.error = Error { ReasonCode::InternalError, Check::None, "unknown internal fault", {} };
+    report.verdict = verdictOfFailure(
+        report.error->reason, report.verdict == AttemptVerdict::ApplyFailed, pending != nullptr);
+    const std::optional<std::string> fileName
+        = report.outcome.facts.fileName.empty() ? std::nullopt : std::optional(report.outcome.facts.fileName);
+    const auto& row = outcomeOf(report.verdict);
+    if (!row.recorded) {
+        if (auto restored = state_.recordAlreadyApplied(*pending); !restored)
+            report.warnings.push_back(restored.error().message);
+    } else if (*row.recorded == state::AttemptResult::Failed) {
+        if (auto recorded = state_.recordFailure(report.error->reason, report.error->message, fileName);
+            !recorded)
+            report.warnings.push_back(recorded.error().message);
+    } else {
+        (void)state_.markError(report.error->message, fileName);
+    }
+}
+
 void ProvisioningAgent::finish(
     AttemptReport& report, ArchiveSource* source, const state::PendingAttempt* pending)
 {
-    const std::optional<std::string> fileName
-        = report.outcome.facts.fileName.empty() ? std::nullopt : std::optional(report.outcome.facts.fileName);
-    if (report.verdict != AttemptVerdict::Succeeded) {
-        if (!report.error && !report.outcome.result)
-            report.error = report.outcome.result.error();
-        if (report.error && report.error->reason == ReasonCode::AlreadyApplied && pending) {
-            report.verdict = AttemptVerdict::AlreadyApplied;
-            if (auto restored = state_.recordAlreadyApplied(*pending); !restored)
-                report.warnings.push_back(restored.error().message);
-        } else if (report.error && report.error->reason != ReasonCode::InternalError && pending) {
-            if (report.verdict != AttemptVerdict::ApplyFailed)
-                report.verdict = AttemptVerdict::Rejected;
-            if (auto recorded = state_.recordFailure(report.error->reason, report.error->message, fileName);
-                !recorded)
-                report.warnings.push_back(recorded.error().message);
-        } else {
-            report.verdict = AttemptVerdict::InternalError;
-            if (!report.error)
-                report.error = Error { ReasonCode::InternalError, Check::None, "unknown internal fault", {} };
-            (void)state_.markError(report.error->message, fileName);
-        }
-    }
+    if (report.verdict != AttemptVerdict::Succeeded)
+        recordVerdict(report, pending);
     if (auto status = state_.load())
         report.status = *status;
 
@@ -350,26 +338,22 @@ void ProvisioningAgent::log(const AttemptReport& report) const
     for (const auto& warning : report.warnings)
         log::plain(log::Priority::Warning, warning, { { "OMNI_ATTEMPT", report.attemptId } });
 
-    switch (report.verdict) {
-    case AttemptVerdict::Succeeded:
-        log::event(log::Priority::Notice, log::Event::AttemptSucceeded,
+    const auto& row = outcomeOf(report.verdict);
+    if (row.event)
+        log::event(row.priority, *row.event,
             "Provisioned as " + report.deviceName() + " from " + report.outcome.facts.fileName + " ("
                 + report.source + ")",
             fields);
-        break;
-    case AttemptVerdict::AlreadyApplied:
-        log::reason(log::Priority::Notice, ReasonCode::AlreadyApplied,
+    else if (!row.status.changes)
+        log::reason(row.priority, report.error->reason,
             report.error->message + "; the status stays "
                 + std::string(state::toString(report.status.status)),
             fields);
-        break;
-    default:
-        log::reason(log::Priority::Error, report.error->reason,
+    else
+        log::reason(row.priority, report.error->reason,
             std::string(toString(report.error->reason)) + ": " + report.error->message + " — "
                 + std::string(reasonInfo(report.error->reason).advice),
             fields);
-        break;
-    }
     if (report.receiptError)
         log::event(log::Priority::Warning, log::Event::ReportFailed,
             "the receipt could not be written to the stick: " + *report.receiptError, fields);

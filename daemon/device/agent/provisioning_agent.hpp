@@ -17,6 +17,7 @@
 #include "daemon/core/verify/select_archive.hpp"
 #include "daemon/device/agent/archive_source.hpp"
 #include "daemon/device/agent/network_configurator.hpp"
+#include "daemon/device/agent/outcome.hpp"
 #include "daemon/device/state/device_state.hpp"
 
 namespace omni::agent {
@@ -42,9 +43,6 @@ struct StageTimes {
     std::int64_t receipt = 0; // report on the stick
 };
 
-enum class AttemptVerdict { Succeeded, AlreadyApplied, Rejected, ApplyFailed, InternalError };
-std::string_view toString(AttemptVerdict verdict);
-
 struct AttemptReport {
     std::string attemptId; // OMNI_ATTEMPT=, random per attempt
     std::string source;
@@ -64,10 +62,7 @@ struct AttemptReport {
     bool receiptWritten = false;
     std::optional<std::string> receiptError;
 
-    bool succeeded() const
-    {
-        return verdict == AttemptVerdict::Succeeded || verdict == AttemptVerdict::AlreadyApplied;
-    }
+    bool succeeded() const { return outcomeOf(verdict).succeeded; }
     std::string deviceName() const; // the manifest's Name, the file's, or "unknown"
 };
 
@@ -105,6 +100,7 @@ private:
     AttemptReport startReport(const std::string& source) const;
     verify::VerifyPolicy policy() const;
     void finish(AttemptReport& report, ArchiveSource* source, const state::PendingAttempt* pending);
+    void recordVerdict(AttemptReport& report, const state::PendingAttempt* pending);
     void commitAccepted(AttemptReport& report, const state::PendingAttempt& pending);
     void log(const AttemptReport& report) const;
 

@@ -1,4 +1,5 @@
 #include "daemon/device/main/daemon.hpp"
+#include "daemon/core/time/time.hpp"
 
 #include <sys/inotify.h>
 
@@ -9,9 +10,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon/core/build_info.hpp"
-#include "daemon/core/time/time.hpp"
 #include "daemon/device/log/journal.hpp"
-#include "daemon/device/main/stick_source.hpp"
+#include "daemon/device/stick/stick_source.hpp"
 #include "drivers/fs/files.hpp"
 
 namespace omni::daemon {
@@ -27,64 +27,25 @@ Error configurationError(const std::string& message)
     return Error { ReasonCode::InternalError, Check::None, message, {} };
 }
 
-// The disk a partition belongs to ("sdb1" -> "sdb", "mmcblk0p1" -> "mmcblk0").
-std::string diskOf(const std::string& kernelName)
-{
-    std::string disk = kernelName;
-    while (!disk.empty() && std::isdigit(static_cast<unsigned char>(disk.back())))
-        disk.pop_back();
-    if (disk.size() > 1 && disk.back() == 'p'
-        && std::isdigit(static_cast<unsigned char>(disk[disk.size() - 2])))
-        disk.pop_back();
-    return disk.empty() ? kernelName : disk;
-}
-
-using SteadyClock = std::chrono::steady_clock;
-
-// Forwards to the stick and adds up the time spent reading files from it:
-// the agent's verify time includes the reads; the journal splits them out.
-class TimedReads final : public agent::ArchiveSource {
+// The agent as a stick attempt runs it: a root.pem installed since the
+// last stick counts from this one on.
+class RefreshingAgent final : public stick::AttemptRunner {
 public:
-    explicit TimedReads(agent::ArchiveSource& stick)
-        : stick_(stick)
+    explicit RefreshingAgent(std::function<void()> refreshTrust, agent::ProvisioningAgent& agent)
+        : refreshTrust_(std::move(refreshTrust))
+        , agent_(agent)
     {
     }
-    std::string describe() const override { return stick_.describe(); }
-    Result<std::vector<verify::DirectoryEntry>> listRoot() override { return stick_.listRoot(); }
-    Result<std::string> readFile(const std::string& name) override
+    agent::AttemptReport provision(agent::ArchiveSource& source) override
     {
-        const auto started = SteadyClock::now();
-        auto content = stick_.readFile(name);
-        readMicroseconds_ += time::microsecondsSince(started);
-        return content;
+        refreshTrust_();
+        return agent_.provisionFromSource(source);
     }
-    Result<void> writeReceipt(const std::vector<agent::ReceiptFile>& files) override
-    {
-        return stick_.writeReceipt(files);
-    }
-    Result<void> renameArchive(const std::string& from, const std::string& to) override
-    {
-        return stick_.renameArchive(from, to);
-    }
-    std::int64_t readMicroseconds() const { return readMicroseconds_; }
 
 private:
-    agent::ArchiveSource& stick_;
-    std::int64_t readMicroseconds_ = 0;
+    std::function<void()> refreshTrust_;
+    agent::ProvisioningAgent& agent_;
 };
-
-led::Pattern patternFor(state::DeviceStatus status)
-{
-    switch (status) {
-    case state::DeviceStatus::Succeeded:
-        return led::Pattern::Succeeded;
-    case state::DeviceStatus::Failed:
-    case state::DeviceStatus::Error:
-        return led::Pattern::Failed;
-    default:
-        return led::Pattern::Waiting;
-    }
-}
 
 } // namespace
 
@@ -146,23 +107,24 @@ void Daemon::logNotes(const std::vector<ConfigurationNote>& notes) const
 
 Result<void> Daemon::applyConfiguration(CheckedConfiguration checked)
 {
-    config::Config& configuration = checked.configuration;
     // First everything that can fail; the daemon does not change meanwhile.
-    auto led = std::make_unique<led::StatusLed>(configuration.led.sysfsRoot, configuration.led.name);
-    if (auto probed = led->probe(); !probed)
-        log::plain(log::Priority::Warning, probed.error().message);
     std::unique_ptr<network_glue::KernelNetworkConfigurator> openedNetwork;
     if (!network_) {
-        auto network
-            = network_glue::KernelNetworkConfigurator::open(configuration, std::move(checked.backends));
+        auto network = network_glue::KernelNetworkConfigurator::open(
+            checked.configuration, std::move(checked.backends));
         if (!network)
             return tl::unexpected(network.error());
         openedNetwork = std::move(*network);
     }
+    auto next = buildInForce(std::move(checked.configuration), std::move(checked.trust),
+        openedNetwork ? *openedNetwork : *network_, OMNI_BUILD_EPOCH, &now);
     // The monitor exists once the loop runs (run() opens the first one).
     std::optional<udev::StickMonitor> monitor;
     EventSource monitorSource;
-    if (event_ && monitor_ && configuration.usb != config_.usb) {
+    auto opened = replaceInForce(inForce_, std::move(next), [&](const InForce& set) -> Result<void> {
+        const auto& configuration = set.configuration;
+        if (!(event_ && monitor_ && inForce_ && configuration.usb != inForce_->configuration.usb))
+            return {};
         auto opened = udev::StickMonitor::open(udev::StickPolicy { configuration.usb.connectorIdPath,
             configuration.usb.requireSuperSpeed, configuration.usb.filesystems });
         if (!opened)
@@ -172,26 +134,20 @@ Result<void> Daemon::applyConfiguration(CheckedConfiguration checked)
         if (!watched)
             return tl::unexpected(watched.error());
         monitorSource = std::move(*watched);
-    }
-    auto state = std::make_unique<state::DeviceState>(configuration.stateDirectory);
-    auto agent = std::make_unique<agent::ProvisioningAgent>(
-        agent::AgentSettings::fromConfig(configuration, OMNI_BUILD_EPOCH), *state,
-        openedNetwork ? *openedNetwork : *network_, [this] { return trust_->view(); }, &now);
+        return {};
+    });
+    if (!opened)
+        return opened;
 
-    // Then swap it all in; nothing below fails.
+    // Then swap the rest in; nothing below fails.
     if (openedNetwork)
         network_ = std::move(openedNetwork);
     else
-        network_->reconfigure(configuration, std::move(checked.backends));
-    agent_ = std::move(agent);
-    state_ = std::move(state);
-    trust_ = std::move(checked.trust);
-    led_ = std::move(led);
+        network_->reconfigure(inForce_->configuration, std::move(checked.backends));
     if (monitor) {
         udevSource_ = std::move(monitorSource);
         monitor_ = std::move(monitor);
     }
-    config_ = std::move(configuration);
     return {};
 }
 
@@ -207,21 +163,22 @@ Result<EventSource> Daemon::watchMonitor(udev::StickMonitor& monitor)
 
 void Daemon::refreshTrust()
 {
-    if (!trust_->refresh())
+    if (!inForce_->trust->refresh())
         return;
-    if (trust_->anchors())
+    if (inForce_->trust->anchors())
         log::event(log::Priority::Notice, log::Event::TrustAnchorsLoaded,
-            "trust anchors loaded (" + std::to_string(trust_->anchors()->certificates().size())
+            "trust anchors loaded (" + std::to_string(inForce_->trust->anchors()->certificates().size())
                 + " certificates); sticks are judged against them now");
     else
         log::event(log::Priority::Warning, log::Event::TrustAnchorMissing,
-            trust_->problem() + "; every stick is refused with CERT_UNTRUSTED until then");
+            inForce_->trust->problem() + "; every stick is refused with CERT_UNTRUSTED until then");
 }
 
 std::string Daemon::waitingText() const
 {
-    const std::string port
-        = config_.usb.connectorIdPath.empty() ? "any USB port" : config_.usb.connectorIdPath;
+    const std::string port = inForce_->configuration.usb.connectorIdPath.empty()
+        ? "any USB port"
+        : inForce_->configuration.usb.connectorIdPath;
     return "Waiting for a provisioning stick on the USB 3.0 port next to HDMI (" + port + ")";
 }
 
@@ -230,34 +187,36 @@ void Daemon::notifyStatus(const std::string& status)
     log::notifyStatus(status);
 }
 
-void Daemon::showIdleStatus()
+void Daemon::showIdleStatus(std::optional<agent::AttemptVerdict> lastVerdict)
 {
     std::string text;
-    auto status = state_->load();
+    auto status = inForce_->state->load();
     if (!status) {
         text = "State unreadable: " + status.error().message + ". "
-            + (trust_->anchors() ? std::string() : trust_->problem() + ". ") + waitingText();
-        (void)led_->show(led::Pattern::Failed);
+            + (inForce_->trust->anchors() ? std::string() : inForce_->trust->problem() + ". ")
+            + waitingText();
+        (void)inForce_->led->show(led::Pattern::Failed);
     } else {
         if (status->status == state::DeviceStatus::Succeeded && status->applied)
             text = "Provisioned as " + status->applied->name + " at "
                 + time::formatRfc3339(status->updatedAt.value_or(0)) + ". ";
         if (!lastResult_.empty())
             text += lastResult_ + ". ";
-        if (!trust_->anchors())
-            text += trust_->problem() + ". ";
+        if (!inForce_->trust->anchors())
+            text += inForce_->trust->problem() + ". ";
         text += waitingText();
-        (void)led_->show(patternFor(status->status));
+        (void)inForce_->led->show(lastVerdict ? agent::patternAfter(*lastVerdict, status->status)
+                                              : agent::idlePattern(status->status));
     }
     notifyStatus(text);
 }
 
 void Daemon::handleEvent(const udev::StickEvent& event)
 {
-    const std::vector<log::Field> fields { { "OMNI_STICK_PORT", portOf(event) },
+    const std::vector<log::Field> fields { { "OMNI_STICK_PORT", stick::portOf(event) },
         { "OMNI_STICK_DEVICE", event.devnode } };
     if (event.action == udev::StickAction::Remove) {
-        disksWithArchive_.erase(event.kernelName);
+        sticks_.removed(event);
         if (event.disposition != udev::Disposition::Skipped)
             log::event(log::Priority::Info, log::Event::StickRemoved, event.devnode + " was removed", fields);
         return;
@@ -276,86 +235,19 @@ void Daemon::handleEvent(const udev::StickEvent& event)
 
 void Daemon::provision(const udev::StickEvent& event)
 {
-    const std::vector<log::Field> fields { { "OMNI_STICK_PORT", portOf(event) },
+    const std::vector<log::Field> fields { { "OMNI_STICK_PORT", stick::portOf(event) },
         { "OMNI_STICK_DEVICE", event.devnode } };
     log::event(log::Priority::Info, log::Event::StickSeen,
-        "Reading " + event.description + " on " + portOf(event), fields);
-    notifyStatus("Reading the stick " + event.devnode + " on " + portOf(event));
-    (void)led_->show(led::Pattern::Working);
+        "Reading " + event.description + " on " + stick::portOf(event), fields);
+    notifyStatus("Reading the stick " + event.devnode + " on " + stick::portOf(event));
+    (void)inForce_->led->show(led::Pattern::Working);
 
-    const auto attemptStarted = SteadyClock::now();
-    std::string mountError;
-    std::optional<mount::MountedStick> mounted;
-    if (auto attempt = mount::MountedStick::mountReadOnly(
-            event.devnode, event.kernelName, event.filesystemType, config_.runtimeDirectory);
-        attempt)
-        mounted.emplace(std::move(*attempt));
-    else
-        mountError = attempt.error().message;
-    const std::int64_t mountMicroseconds = time::microsecondsSince(attemptStarted);
-
-    // A second partition without an archive, on a stick whose first one had
-    // it, is not an attempt.
-    if (mounted && disksWithArchive_.count(diskOf(event.kernelName))) {
-        auto listing = mounted->listRoot();
-        const bool hasCandidate = listing
-            && std::any_of(listing->entries.begin(), listing->entries.end(),
-                [](const auto& entry) { return verify::looksLikeArchiveName(entry.name); });
-        if (!hasCandidate) {
-            log::plain(log::Priority::Info,
-                event.devnode + " holds no archive; another partition of this stick had it", fields);
-            showIdleStatus();
-            return;
-        }
-    }
-
-    refreshTrust(); // a root.pem installed since the last stick counts now
-    StickSource stick(event, mounted ? &*mounted : nullptr, mountError);
-    TimedReads source(stick);
-    const auto report = agent_->provisionFromSource(source);
-    if (stick.listingWarning())
-        log::plain(log::Priority::Warning, *stick.listingWarning(), fields);
-    if (report.outcome.facts.sha256 || report.outcome.facts.manifest)
-        disksWithArchive_.insert(diskOf(event.kernelName));
-
-    std::int64_t unmountMicroseconds = 0;
-    if (mounted) {
-        const auto unmountStarted = SteadyClock::now();
-        auto unmounted = mounted->unmount();
-        unmountMicroseconds = time::microsecondsSince(unmountStarted);
-        if (!unmounted)
-            log::plain(log::Priority::Warning,
-                "unmounting " + event.devnode + ": " + unmounted.error().message, fields);
-        else if (*unmounted == mount::UnmountMethod::LazyDetach)
-            log::plain(log::Priority::Info, event.devnode + " was busy or gone: detached lazily", fields);
-    }
-    // The stages around the agent's (its OMNI_TIMES_US), for the benchmark.
-    const std::int64_t totalMicroseconds = time::microsecondsSince(attemptStarted);
-    auto timed = fields;
-    timed.push_back({ "OMNI_ATTEMPT", report.attemptId });
-    timed.push_back({ "OMNI_STICK_TIMES_US",
-        "mount=" + std::to_string(mountMicroseconds) + " read=" + std::to_string(source.readMicroseconds())
-            + " unmount=" + std::to_string(unmountMicroseconds)
-            + " total=" + std::to_string(totalMicroseconds) });
-    log::plain(log::Priority::Info,
-        "Done with " + event.devnode + " after " + std::to_string(totalMicroseconds / 1000) + " ms", timed);
-
-    switch (report.verdict) {
-    case agent::AttemptVerdict::Succeeded:
-        lastResult_.clear();
-        break;
-    case agent::AttemptVerdict::AlreadyApplied:
-        lastResult_ = "Last stick: already applied, nothing changed";
-        break;
-    default:
-        lastResult_ = "Last attempt failed: "
-            + std::string(toString(report.error ? report.error->reason : ReasonCode::InternalError)) + " — "
-            + (report.error ? report.error->message : std::string());
-        break;
-    }
-    showIdleStatus();
-    if (!report.succeeded())
-        (void)led_->show(led::Pattern::Failed);
+    stick::SystemMounter mounter(inForce_->configuration.runtimeDirectory);
+    RefreshingAgent runner([this] { refreshTrust(); }, *inForce_->agent);
+    const auto outcome = sticks_.attempt(event, mounter, runner);
+    if (outcome.report)
+        lastResult_ = agent::statusLineOf(outcome.report->verdict, outcome.report->error);
+    showIdleStatus(outcome.report ? std::optional(outcome.report->verdict) : std::nullopt);
 }
 
 void Daemon::reload()
@@ -389,12 +281,13 @@ int Daemon::onUdev(sd_event_source*, int, uint32_t, void* userdata) noexcept
             log::Priority::Error, std::string("internal error while handling a stick: ") + error.what());
         // The LED and STATUS must not stay on "working".
         try {
-            daemon->lastResult_ = std::string("Last attempt failed: INTERNAL_ERROR — ") + error.what();
+            daemon->lastResult_ = agent::statusLineOf(agent::AttemptVerdict::InternalError,
+                Error { ReasonCode::InternalError, Check::None, error.what(), {} });
             daemon->showIdleStatus();
         } catch (const std::exception&) {
         }
         try {
-            (void)daemon->led_->show(led::Pattern::Failed);
+            (void)daemon->inForce_->led->show(led::Pattern::Failed);
         } catch (const std::exception&) {
         }
     } catch (...) {
@@ -574,8 +467,8 @@ int Daemon::run()
     sd_event_source_set_priority(queueSource_.get(), SD_EVENT_PRIORITY_IDLE);
     sd_event_source_set_enabled(queueSource_.get(), SD_EVENT_OFF);
 
-    auto monitor = udev::StickMonitor::open(udev::StickPolicy {
-        config_.usb.connectorIdPath, config_.usb.requireSuperSpeed, config_.usb.filesystems });
+    auto monitor = udev::StickMonitor::open(udev::StickPolicy { inForce_->configuration.usb.connectorIdPath,
+        inForce_->configuration.usb.requireSuperSpeed, inForce_->configuration.usb.filesystems });
     if (!monitor) {
         log::plain(log::Priority::Error, monitor.error().message);
         return 1;
@@ -588,7 +481,7 @@ int Daemon::run()
         udevSource_ = std::move(*watched);
     }
     // Never block boot: re-applying does not wait for a cable or a lease.
-    if (auto reapplied = agent_->reapplyPersisted(); !reapplied)
+    if (auto reapplied = inForce_->agent->reapplyPersisted(); !reapplied)
         log::reason(log::Priority::Error, reapplied.error().reason,
             "re-applying the stored network configuration failed: " + reapplied.error().message);
     else if (*reapplied)

@@ -17,7 +17,9 @@
 #include "daemon/device/agent/provisioning_agent.hpp"
 #include "daemon/device/agent/trust_store.hpp"
 #include "daemon/device/log/journal.hpp"
+#include "daemon/device/main/in_force.hpp"
 #include "daemon/device/network/kernel_network.hpp"
+#include "daemon/device/stick/stick_attempt.hpp"
 #include "drivers/led/status_led.hpp"
 #include "drivers/udev/stick_monitor.hpp"
 
@@ -94,7 +96,8 @@ private:
     void provision(const udev::StickEvent& event);
     void reload();
     void notifyStatus(const std::string& status);
-    void showIdleStatus();
+    // The status line and the LED; after an attempt, as its verdict says.
+    void showIdleStatus(std::optional<agent::AttemptVerdict> lastVerdict = std::nullopt);
     std::string waitingText() const;
 
     static int onUdev(sd_event_source* source, int fd, uint32_t events, void* userdata) noexcept;
@@ -108,13 +111,12 @@ private:
     static int onDhcpRestartDue(sd_event_source* source, uint64_t usec, void* userdata) noexcept;
 
     DaemonOptions options_;
-    config::Config config_;
-    std::unique_ptr<agent::TrustStore> trust_;
-    std::unique_ptr<state::DeviceState> state_;
+    // Shared by every configuration's set, so declared before (and released
+    // after) the set whose agent refers to it.
     std::unique_ptr<network_glue::KernelNetworkConfigurator> network_;
-    std::unique_ptr<agent::ProvisioningAgent> agent_;
+    // The configuration in force: anchors, LED, state and agent, swapped as one.
+    std::unique_ptr<InForce> inForce_;
     std::optional<udev::StickMonitor> monitor_;
-    std::unique_ptr<led::StatusLed> led_;
     // Declared before its sources, so they are released first.
     EventLoop event_;
     EventSource udevSource_;
@@ -126,9 +128,8 @@ private:
     // source is on while the queue is not empty.
     std::deque<udev::StickEvent> queue_;
     EventSource queueSource_;
-    // Disks on which an archive was found since they were plugged in: an
-    // empty second partition of the same stick is not a failed attempt.
-    std::set<std::string> disksWithArchive_;
+    // Mounting, the second-partition rule, the agent, unmounting.
+    stick::StickAttempts sticks_;
     std::string lastResult_;
 };
 

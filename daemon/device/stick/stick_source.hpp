@@ -1,17 +1,17 @@
 #pragma once
-// A mounted stick as the agent's ArchiveSource.
+// A mounted partition of a stick as the agent's ArchiveSource.
 #include <optional>
 
 #include "daemon/device/agent/archive_source.hpp"
-#include "drivers/mount/mounted_stick.hpp"
+#include "daemon/device/stick/partition.hpp"
 #include "drivers/udev/stick_monitor.hpp"
 
-namespace omni::daemon {
+namespace omni::stick {
 
 class StickSource final : public agent::ArchiveSource {
 public:
     // `mounted` is empty when mounting failed; `mountError` then says why.
-    StickSource(const udev::StickEvent& event, mount::MountedStick* mounted, std::string mountError);
+    StickSource(const udev::StickEvent& event, Partition* mounted, std::string mountError);
 
     std::string describe() const override;
     Result<std::vector<verify::DirectoryEntry>> listRoot() override;
@@ -23,11 +23,11 @@ public:
 
 private:
     const udev::StickEvent& event_;
-    mount::MountedStick* mounted_;
+    Partition* mounted_;
     std::string mountError_;
     std::optional<std::string> listingWarning_;
 };
 
 std::string portOf(const udev::StickEvent& event);
 
-} // namespace omni::daemon
+} // namespace omni::stick

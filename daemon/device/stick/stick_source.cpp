@@ -1,13 +1,13 @@
-#include "daemon/device/main/stick_source.hpp"
+#include "daemon/device/stick/stick_source.hpp"
 
-namespace omni::daemon {
+namespace omni::stick {
 
 std::string portOf(const udev::StickEvent& event)
 {
     return event.portSeen ? event.portSeen->describe() : "an unknown port";
 }
 
-StickSource::StickSource(const udev::StickEvent& event, mount::MountedStick* mounted, std::string mountError)
+StickSource::StickSource(const udev::StickEvent& event, Partition* mounted, std::string mountError)
     : event_(event)
     , mounted_(mounted)
     , mountError_(std::move(mountError))
@@ -64,12 +64,7 @@ Result<void> StickSource::renameArchive(const std::string& from, const std::stri
 {
     if (!mounted_)
         return fail(ReasonCode::InternalError, Check::None, "the stick is not mounted");
-    auto window = mounted_->openForWriting();
-    if (!window)
-        return tl::unexpected(window.error());
-    if (auto renamed = window->rename(from, to); !renamed)
-        return renamed;
-    return window->close();
+    return mounted_->rename(from, to);
 }
 
-} // namespace omni::daemon
+} // namespace omni::stick
