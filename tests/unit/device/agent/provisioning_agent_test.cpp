@@ -9,40 +9,18 @@
 #include "daemon/device/agent/provisioning_agent.hpp"
 #include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
+#include "tests/unit/device/fake_network.hpp"
 
 namespace omni {
 namespace {
 
 using testing::ArchiveFactory;
 using testing::ArchiveRecipe;
+using testing::FakeNetwork;
 using testing::TemporaryDirectory;
 using testing::TestAuthority;
 
 constexpr time::UnixTime kIssuedAt = 1800000000;
-
-class FakeNetwork final : public agent::NetworkConfigurator {
-public:
-    std::optional<Error> failWith;
-    int applied = 0;
-    Result<agent::NetworkApplySummary> apply(const std::optional<manifest::NetworkingConfiguration>&) override
-    {
-        if (failWith)
-            return tl::unexpected(*failWith);
-        ++applied;
-        return agent::NetworkApplySummary { 3, {} };
-    }
-    std::vector<agent::PortFacts> describe(bool) override
-    {
-        agent::PortFacts facts;
-        facts.port = "Ethernet0";
-        facts.mapping = "interface name \"eth0\"";
-        facts.interfaceName = "eth0";
-        facts.addresses = { "192.168.1.10/24" };
-        facts.gateway = "192.168.1.1";
-        facts.gatewayAnswered = true;
-        return { facts };
-    }
-};
 
 class MemoryStick final : public agent::ArchiveSource {
 public:

@@ -11,27 +11,18 @@
 #include "daemon/device/main/in_force.hpp"
 #include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
+#include "tests/unit/device/fake_network.hpp"
 
 namespace omni {
 namespace {
 
 using testing::ArchiveFactory;
 using testing::ArchiveRecipe;
+using testing::FakeNetwork;
 using testing::TemporaryDirectory;
 using testing::TestAuthority;
 
 constexpr time::UnixTime kIssuedAt = 1800000000;
-
-class FakeNetwork final : public agent::NetworkConfigurator {
-public:
-    int applied = 0;
-    Result<agent::NetworkApplySummary> apply(const std::optional<manifest::NetworkingConfiguration>&) override
-    {
-        ++applied;
-        return agent::NetworkApplySummary { 1, {} };
-    }
-    std::vector<agent::PortFacts> describe(bool) override { return {}; }
-};
 
 class MemoryStick final : public agent::ArchiveSource {
 public:
