@@ -145,6 +145,9 @@ template <class Enum, std::size_t N> struct EnumOf {
     }
     std::string dump(Enum value) const { return std::string(toString(value)); }
 };
+// Spelled out for compilers without class template argument deduction for
+// aggregates (clang before 17 builds the fuzzers).
+template <class Enum, std::size_t N> EnumOf(std::array<Enum, N>) -> EnumOf<Enum, N>;
 
 // A non-empty list of `item`s, each read at "path[index]"; a layer that
 // sets it replaces the whole list.
