@@ -45,7 +45,9 @@ struct DeviceRecord {
     std::optional<std::int64_t> enrolledAt;
     std::optional<std::string> deviceCertificateSerial;
     std::optional<std::int64_t> deviceCertificateNotAfter;
-    // The last PUT /device-status body (CurrentNetworkingStatus) and when it came.
+    // The last PUT /device-status report: the NetworkStatus object (the value
+    // of its CurrentNetworkingStatus member, without LastUpdatedTime) and when
+    // it came.
     std::optional<std::string> lastReportJson;
     std::optional<std::int64_t> lastReportAt;
     // DeleteDevice: started (DELETING) and finished (revoked, hidden from the API).

@@ -196,15 +196,18 @@ std::tuple<std::int64_t, std::string, std::string> sortKey(
     return { column == "CREATED_TIME" ? record.createdAt : 0, std::move(text), record.deviceId };
 }
 
-// NextToken: where the previous page ended (its last key) and the query it
-// belongs to, as hex of a small JSON object. Opaque to clients; a cursor
-// instead of an offset, so devices added or deleted between pages do not
-// shift the pages. A token from another query is refused.
-nlohmann::json tokenQuery(const ListQuery& query, bool descending)
+// NextToken: where the previous page ended (its last key) and a digest of
+// the query it belongs to, as hex of a small JSON object. Opaque to clients;
+// a cursor instead of an offset, so devices added or deleted between pages do
+// not shift the pages. A token from another query is refused. The digest
+// keeps a token well under the model's 4096 characters whatever NameFilter
+// holds (Name and DeviceId are at most 255 characters each).
+std::string tokenQuery(const ListQuery& query, bool descending)
 {
-    return { { "SortBy", query.sortBy }, { "Descending", descending },
+    const nlohmann::json described { { "SortBy", query.sortBy }, { "Descending", descending },
         { "NameFilter", query.nameFilter ? nlohmann::json(*query.nameFilter) : nlohmann::json() },
         { "StatusFilter", query.statusFilter ? nlohmann::json(*query.statusFilter) : nlohmann::json() } };
+    return digest::sha256Hex(text::dumpJson(described));
 }
 
 std::string encodeToken(const ListQuery& query, bool descending,
@@ -231,7 +234,7 @@ std::optional<std::tuple<std::int64_t, std::string, std::string>> decodeToken(
     }
     const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
     if (!parsed.is_object() || parsed.value("V", nlohmann::json()) != 1
-        || parsed.value("Query", nlohmann::json()) != tokenQuery(query, descending))
+        || parsed.value("Query", nlohmann::json()) != nlohmann::json(tokenQuery(query, descending)))
         return std::nullopt;
     const nlohmann::json after = parsed.value("After", nlohmann::json());
     if (!after.is_array() || after.size() != 3 || !after[0].is_number_integer() || !after[1].is_string()

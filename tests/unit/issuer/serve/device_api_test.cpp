@@ -349,6 +349,52 @@ TEST_F(DeviceApiTest, DescribeDeviceShowsEnrolmentAndTheLastReport)
     EXPECT_FALSE(listed["Devices"][0].contains("DeviceConnectionStatus")); // not in the model's Device
 }
 
+// The members and enum values of the Panorama model (botocore's
+// panorama/2019-07-24/service-2.json), copied: every member this service
+// answers must be one the model has, with a value the model allows.
+TEST_F(DeviceApiTest, ResponsesUseOnlyTheModelsMembersAndEnumValues)
+{
+    const std::set<std::string> describeMembers { "AlternateSoftwares", "Arn", "Brand", "CreatedTime",
+        "CurrentNetworkingStatus", "CurrentSoftware", "Description", "DeviceAggregatedStatus",
+        "DeviceConnectionStatus", "DeviceId", "LatestAlternateSoftware", "LatestDeviceJob", "LatestSoftware",
+        "LeaseExpirationTime", "Name", "NetworkingConfiguration", "ProvisioningStatus", "SerialNumber",
+        "Tags", "Type" };
+    const std::set<std::string> deviceMembers { "Brand", "CreatedTime", "CurrentSoftware", "Description",
+        "DeviceAggregatedStatus", "DeviceId", "LastUpdatedTime", "LatestDeviceJob", "LeaseExpirationTime",
+        "Name", "ProvisioningStatus", "Tags", "Type" };
+    const std::set<std::string> networkStatusMembers { "Ethernet0Status", "Ethernet1Status",
+        "LastUpdatedTime", "NtpStatus" };
+    const std::set<std::string> provisioningValues { "AWAITING_PROVISIONING", "PENDING", "SUCCEEDED",
+        "FAILED", "ERROR", "DELETING" };
+    const std::set<std::string> connectionValues { "ONLINE", "OFFLINE", "AWAITING_CREDENTIALS",
+        "NOT_AVAILABLE", "ERROR" };
+    const std::set<std::string> aggregatedValues { "ERROR", "AWAITING_PROVISIONING", "PENDING", "FAILED",
+        "DELETING", "ONLINE", "OFFLINE", "LEASE_EXPIRED", "UPDATE_NEEDED", "REBOOTING" };
+
+    const std::string deviceId = provisioned("cam-01");
+    recordInRegistry("UPDATE devices SET enrolled_at = " + std::to_string(kNow)
+        + ", device_certificate_serial = 'AA', device_certificate_not_after = " + std::to_string(kNow + 86400)
+        + R"(, last_report_json = '{"NtpStatus":{"ConnectionStatus":"CONNECTED"}}', last_report_at = )"
+        + std::to_string(kNow) + " WHERE device_id = '" + deviceId + "'");
+    call("PUT", "/devices/" + deviceId, R"({"Description":"lobby"})");
+
+    const json described = body(call("GET", "/devices/" + deviceId));
+    for (const auto& [member, value] : described.items())
+        EXPECT_TRUE(describeMembers.count(member)) << member << " is not in DescribeDeviceResponse";
+    for (const auto& [member, value] : described["CurrentNetworkingStatus"].items())
+        EXPECT_TRUE(networkStatusMembers.count(member)) << member << " is not in NetworkStatus";
+    EXPECT_TRUE(provisioningValues.count(described["ProvisioningStatus"]));
+    EXPECT_TRUE(connectionValues.count(described["DeviceConnectionStatus"]));
+    EXPECT_TRUE(aggregatedValues.count(described["DeviceAggregatedStatus"]));
+
+    const json listed = body(call("GET", "/devices"));
+    ASSERT_EQ(listed["Devices"].size(), 1u);
+    for (const auto& [member, value] : listed["Devices"][0].items())
+        EXPECT_TRUE(deviceMembers.count(member)) << member << " is not in Device";
+    for (const auto& [member, value] : listed.items())
+        EXPECT_TRUE(member == "Devices" || member == "NextToken") << member;
+}
+
 TEST_F(DeviceApiTest, AnIssuedDeviceWithAnEndpointFailsAfterTheWindowAndTheGrace)
 {
     const std::string deviceId = provisioned("cam-01");
@@ -460,6 +506,20 @@ TEST_F(DeviceApiTest, ListDevicesPagesOverTiesByDeviceIdAndRefusesAForeignToken)
     const HttpResponse foreign = call("GET", "/devices?SortBy=DEVICE_ID&MaxResults=2&NextToken=" + token);
     expectError(foreign, 400, "ValidationException");
     EXPECT_EQ(body(foreign)["Fields"][0]["Name"], "NextToken");
+
+    // A NameFilter of any length still gives a token within the model's 4096 characters.
+    const std::string longFilter = "cam-" + std::string(3000, 'x');
+    provisioned(longFilter.substr(0, 255));
+    provisioned(longFilter.substr(0, 254));
+    EXPECT_EQ(listedIds("MaxResults=1&NameFilter=cam-xxx").size(), 2u);
+    const json longPage = body(call("GET", "/devices?MaxResults=1&NameFilter=" + longFilter.substr(0, 254)));
+    ASSERT_TRUE(longPage.contains("NextToken")) << longPage.dump().substr(0, 200);
+    EXPECT_LE(longPage["NextToken"].get<std::string>().size(), 4096u);
+    EXPECT_EQ(call("GET",
+                  "/devices?MaxResults=1&NameFilter=" + longFilter.substr(0, 254)
+                      + "&NextToken=" + longPage["NextToken"].get<std::string>())
+                  .status,
+        200);
 
     // A cursor, not an offset: deleting a device already listed shifts nothing.
     const json page1 = body(call("GET", "/devices?SortBy=NAME&MaxResults=3"));
