@@ -36,6 +36,7 @@ struct ServeOptions {
     unsigned maxConnections = 64;
     unsigned idleTimeoutSeconds = 15;
     unsigned requestTimeoutSeconds = 30;
+    registry::FleetTiming timing;
     issuer::ArnScope scope;
 };
 
@@ -90,7 +91,7 @@ int runServe(const ServeOptions& options)
     }
 
     serve::DeviceApiSettings settings { std::move(*authority), options.scope, std::nullopt, options.database,
-        serverOptions.threads, serverOptions.maxBodyBytes };
+        serverOptions.threads, serverOptions.maxBodyBytes, options.timing };
     if (options.maxDevices >= 0)
         settings.maxDevices = options.maxDevices;
     const std::size_t keyCount = credentials->size();
@@ -133,8 +134,8 @@ int runServe(const ServeOptions& options)
 void registerServeCommand(CLI::App& app, int& exitCode)
 {
     auto* command = app.add_subcommand("serve",
-        "ProvisionDevice over HTTP (restJson1, AWS Signature Version 4): POST /devices, GET /devices, "
-        "GET /devices/{DeviceId}");
+        "The Panorama device API over HTTP (restJson1, AWS Signature Version 4): POST and GET /devices, "
+        "GET, PUT and DELETE /devices/{DeviceId}");
     auto options = std::make_shared<ServeOptions>();
     command->add_option("--listen", options->listen, "ADDRESS:PORT to listen on (port 0 picks a free one)")
         ->required();
@@ -162,6 +163,17 @@ void registerServeCommand(CLI::App& app, int& exitCode)
         ->add_option("--max-devices", options->maxDevices,
             "Quota: the registry holds at most N devices (ServiceQuotaExceededException beyond)")
         ->check(CLI::NonNegativeNumber);
+    command
+        ->add_option("--offline-after", options->timing.offlineAfterSeconds,
+            "Seconds after its last status report that an enrolled device counts as OFFLINE (60 to 604800)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t { 60 }, std::int64_t { 7 * 24 * 3600 }));
+    command
+        ->add_option("--enroll-grace", options->timing.enrollGraceSeconds,
+            "Seconds after the provisioning certificate's notAfter that enrolment is still accepted; an "
+            "unenrolled device with an endpoint is FAILED after it (0 to 86400)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t { 0 }, std::int64_t { 24 * 3600 }));
     command->add_option("--tls-cert", options->tlsCertificate, "TLS certificate chain (PEM), leaf first");
     command->add_option("--tls-key", options->tlsKey, "TLS private key (PEM)");
     command->add_option("--max-connections", options->maxConnections, "Concurrent connections at most")

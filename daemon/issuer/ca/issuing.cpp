@@ -1,8 +1,11 @@
 #include "daemon/issuer/ca/issuing.hpp"
 
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <memory>
 #include <stdexcept>
 
 #include "daemon/core/archive/zip_reader.hpp"
@@ -17,6 +20,16 @@ namespace {
 constexpr time::UnixTime kCaBackdate = 3600;
 constexpr time::UnixTime kRootLifetime = 20LL * 365 * 24 * 3600;
 constexpr time::UnixTime kIssuingLifetime = 10LL * 365 * 24 * 3600;
+
+std::string serialHex(X509* certificate)
+{
+    std::unique_ptr<BIGNUM, decltype(&BN_free)> serial(
+        ASN1_INTEGER_to_BN(X509_get_serialNumber(certificate), nullptr), BN_free);
+    char* hex = serial ? BN_bn2hex(serial.get()) : nullptr;
+    std::string text = hex ? hex : "";
+    OPENSSL_free(hex);
+    return text;
+}
 
 } // namespace
 
@@ -119,6 +132,7 @@ Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, cons
     if (!certificate)
         return tl::unexpected(
             std::move(certificate.error()).withContext("signing the provisioning certificate"));
+    device.certificateSerial = serialHex(certificate->get());
 
     std::vector<archive::ArchiveFile> files {
         { archive::kManifestEntry, device.manifest },

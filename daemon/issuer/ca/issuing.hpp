@@ -50,6 +50,9 @@ struct IssuedDevice {
     time::UnixTime certificateNotAfter = 0;
     std::string archive; // the ZIP bytes
     std::string manifest; // the exact manifest.json bytes inside it
+    // The provisioning certificate's serial in uppercase hex, as `openssl x509
+    // -serial` prints it (the registry records it; enrolment matches it).
+    std::string certificateSerial;
 };
 
 // "device-" and 26 lowercase base-32 characters, like Panorama's identifiers.

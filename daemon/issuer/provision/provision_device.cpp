@@ -36,6 +36,7 @@ registry::DeviceRecord recordFor(
         = request.networking ? text::dumpJson(manifest::toJson(*request.networking)) : "null";
     record.createdAt = device.createdAt;
     record.certificateNotAfter = device.certificateNotAfter;
+    record.provisioningCertificateSerial = device.certificateSerial;
     return record;
 }
 

@@ -7,10 +7,13 @@ namespace {
 
 constexpr int kBusyTimeoutMilliseconds = 10000;
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS devices (
+// Version 1 (DESIGN.md section 10). Name is unique among live rows only, so
+// a deleted device's row (its serials on record as revoked) does not hold
+// its Name.
+constexpr const char* kCreateTable = R"sql(
+CREATE TABLE devices (
     device_id TEXT PRIMARY KEY NOT NULL,
-    name TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
     arn TEXT NOT NULL,
     iot_thing_name TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
@@ -18,14 +21,41 @@ CREATE TABLE IF NOT EXISTS devices (
     networking_json TEXT NOT NULL DEFAULT 'null',
     status TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    certificate_not_after INTEGER NOT NULL
+    certificate_not_after INTEGER NOT NULL,
+    provisioning_certificate_serial TEXT NOT NULL DEFAULT '',
+    enrollment_url TEXT NOT NULL DEFAULT '',
+    first_contact_at INTEGER,
+    enrolled_at INTEGER,
+    device_certificate_serial TEXT,
+    device_certificate_not_after INTEGER,
+    last_report_json TEXT,
+    last_report_at INTEGER,
+    deleting_at INTEGER,
+    deleted_at INTEGER
 );
-CREATE INDEX IF NOT EXISTS devices_by_creation ON devices (created_at, device_id);
 )sql";
+
+constexpr const char* kCreateIndexes = R"sql(
+CREATE UNIQUE INDEX devices_live_name ON devices (name) WHERE deleted_at IS NULL;
+CREATE INDEX devices_by_creation ON devices (created_at, device_id);
+CREATE INDEX devices_by_provisioning_serial ON devices (provisioning_certificate_serial)
+    WHERE provisioning_certificate_serial != '';
+CREATE INDEX devices_by_device_serial ON devices (device_certificate_serial)
+    WHERE device_certificate_serial IS NOT NULL;
+)sql";
+
+// The columns of version 0 (the original table), carried over as they are.
+constexpr const char* kVersion0Columns
+    = "device_id, name, arn, iot_thing_name, description, tags_json, networking_json, status, created_at, "
+      "certificate_not_after";
 
 constexpr const char* kColumns
     = "device_id, name, arn, iot_thing_name, description, tags_json, networking_json, status, created_at, "
-      "certificate_not_after";
+      "certificate_not_after, provisioning_certificate_serial, enrollment_url, first_contact_at, "
+      "enrolled_at, "
+      "device_certificate_serial, device_certificate_not_after, last_report_json, last_report_at, "
+      "deleting_at, deleted_at";
+constexpr int kColumnCount = 20;
 
 struct StatementDeleter {
     void operator()(sqlite3_stmt* statement) const noexcept { sqlite3_finalize(statement); }
@@ -63,6 +93,105 @@ std::string columnText(sqlite3_stmt* statement, int column)
     return text ? std::string(reinterpret_cast<const char*>(text)) : std::string();
 }
 
+std::optional<std::int64_t> columnOptionalInteger(sqlite3_stmt* statement, int column)
+{
+    if (sqlite3_column_type(statement, column) == SQLITE_NULL)
+        return std::nullopt;
+    return sqlite3_column_int64(statement, column);
+}
+
+std::optional<std::string> columnOptionalText(sqlite3_stmt* statement, int column)
+{
+    if (sqlite3_column_type(statement, column) == SQLITE_NULL)
+        return std::nullopt;
+    return columnText(statement, column);
+}
+
+void bindText(sqlite3_stmt* statement, int column, const std::string& text)
+{
+    sqlite3_bind_text(statement, column, text.c_str(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+
+void bindOptional(sqlite3_stmt* statement, int column, const std::optional<std::string>& text)
+{
+    if (text)
+        bindText(statement, column, *text);
+    else
+        sqlite3_bind_null(statement, column);
+}
+
+void bindOptional(sqlite3_stmt* statement, int column, const std::optional<std::int64_t>& value)
+{
+    if (value)
+        sqlite3_bind_int64(statement, column, *value);
+    else
+        sqlite3_bind_null(statement, column);
+}
+
+Result<int> schemaVersion(sqlite3* database)
+{
+    auto statement = prepare(database, "PRAGMA user_version");
+    if (!statement)
+        return tl::unexpected(statement.error());
+    if (sqlite3_step(statement->get()) != SQLITE_ROW)
+        return tl::unexpected(databaseError(database, "reading the schema version"));
+    return sqlite3_column_int(statement->get(), 0);
+}
+
+Result<bool> hasDevicesTable(sqlite3* database)
+{
+    auto statement
+        = prepare(database, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'devices'");
+    if (!statement)
+        return tl::unexpected(statement.error());
+    const int step = sqlite3_step(statement->get());
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return tl::unexpected(databaseError(database, "reading the schema"));
+    return step == SQLITE_ROW;
+}
+
+// Brings the schema to kSchemaVersion in one write transaction: a new file
+// gets the current tables; a version 0 registry (written before the fleet's
+// view) is rebuilt with its rows kept, because SQLite cannot drop the old
+// table-wide UNIQUE(name) in place.
+Result<void> migrate(sqlite3* database)
+{
+    auto version = schemaVersion(database);
+    if (!version)
+        return tl::unexpected(version.error());
+    if (*version == kSchemaVersion)
+        return {};
+    if (auto begun = execute(database, "BEGIN IMMEDIATE"); !begun)
+        return begun;
+    Registry::Transaction transaction(database);
+    version = schemaVersion(database); // another process may have migrated meanwhile
+    if (!version)
+        return tl::unexpected(version.error());
+    if (*version == kSchemaVersion)
+        return {};
+    if (*version > kSchemaVersion)
+        return tl::unexpected(Error { ReasonCode::InternalError, Check::None,
+            "registry: schema version " + std::to_string(*version)
+                + " was written by a newer omni-provision (this one knows up to "
+                + std::to_string(kSchemaVersion) + ")",
+            {} });
+    auto existing = hasDevicesTable(database);
+    if (!existing)
+        return tl::unexpected(existing.error());
+    std::string steps;
+    if (*existing)
+        steps += std::string("ALTER TABLE devices RENAME TO devices_v0;") + kCreateTable
+            + "INSERT INTO devices (" + kVersion0Columns + ") SELECT " + kVersion0Columns
+            + " FROM devices_v0; DROP TABLE devices_v0;";
+    else
+        steps += kCreateTable;
+    steps += kCreateIndexes;
+    steps += "PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";";
+    if (auto done = execute(database, steps.c_str()); !done)
+        return done;
+    return transaction.commit();
+}
+
 DeviceRecord readRecord(sqlite3_stmt* statement)
 {
     DeviceRecord record;
@@ -76,13 +205,23 @@ DeviceRecord readRecord(sqlite3_stmt* statement)
     record.status = columnText(statement, 7);
     record.createdAt = sqlite3_column_int64(statement, 8);
     record.certificateNotAfter = sqlite3_column_int64(statement, 9);
+    record.provisioningCertificateSerial = columnText(statement, 10);
+    record.enrollmentUrl = columnText(statement, 11);
+    record.firstContactAt = columnOptionalInteger(statement, 12);
+    record.enrolledAt = columnOptionalInteger(statement, 13);
+    record.deviceCertificateSerial = columnOptionalText(statement, 14);
+    record.deviceCertificateNotAfter = columnOptionalInteger(statement, 15);
+    record.lastReportJson = columnOptionalText(statement, 16);
+    record.lastReportAt = columnOptionalInteger(statement, 17);
+    record.deletingAt = columnOptionalInteger(statement, 18);
+    record.deletedAt = columnOptionalInteger(statement, 19);
     return record;
 }
 
-Result<std::optional<DeviceRecord>> findOne(sqlite3* database, const char* column, const std::string& value)
+Result<std::optional<DeviceRecord>> findOne(
+    sqlite3* database, const std::string& where, const std::string& value)
 {
-    auto statement
-        = prepare(database, std::string("SELECT ") + kColumns + " FROM devices WHERE " + column + " = ?");
+    auto statement = prepare(database, std::string("SELECT ") + kColumns + " FROM devices WHERE " + where);
     if (!statement)
         return tl::unexpected(statement.error());
     sqlite3_bind_text(statement->get(), 1, value.c_str(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
@@ -108,7 +247,7 @@ Result<Registry> Registry::open(const std::filesystem::path& path)
     sqlite3_extended_result_codes(database, 1);
     if (auto wal = execute(database, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"); !wal)
         return tl::unexpected(std::move(wal.error()).withContext(path.string()));
-    if (auto schema = execute(database, kSchema); !schema)
+    if (auto schema = migrate(database); !schema)
         return tl::unexpected(std::move(schema.error()).withContext(path.string()));
     return registry;
 }
@@ -159,20 +298,20 @@ Result<Registry::Transaction> Registry::beginWrite()
 
 Result<std::optional<DeviceRecord>> Registry::findByName(const std::string& name)
 {
-    return findOne(database_, "name", name);
+    return findOne(database_, "name = ?1 AND deleted_at IS NULL", name);
 }
 
 Result<std::optional<DeviceRecord>> Registry::findById(const std::string& deviceId)
 {
-    return findOne(database_, "device_id", deviceId);
+    return findOne(database_, "device_id = ?1", deviceId);
 }
 
 Result<std::vector<DeviceRecord>> Registry::list(
     std::size_t limit, const std::optional<std::string>& afterDeviceId)
 {
-    std::string sql = std::string("SELECT ") + kColumns + " FROM devices";
+    std::string sql = std::string("SELECT ") + kColumns + " FROM devices WHERE deleted_at IS NULL";
     if (afterDeviceId)
-        sql += " WHERE (created_at, device_id) > (SELECT created_at, device_id FROM devices WHERE device_id "
+        sql += " AND (created_at, device_id) > (SELECT created_at, device_id FROM devices WHERE device_id "
                "= ?1)";
     sql += " ORDER BY created_at, device_id LIMIT ?2";
     auto statement = prepare(database_, sql);
@@ -193,7 +332,7 @@ Result<std::vector<DeviceRecord>> Registry::list(
 
 Result<std::int64_t> Registry::count()
 {
-    auto statement = prepare(database_, "SELECT COUNT(*) FROM devices");
+    auto statement = prepare(database_, "SELECT COUNT(*) FROM devices WHERE deleted_at IS NULL");
     if (!statement)
         return tl::unexpected(statement.error());
     if (sqlite3_step(statement->get()) != SQLITE_ROW)
@@ -203,18 +342,30 @@ Result<std::int64_t> Registry::count()
 
 Result<void> Registry::insert(const DeviceRecord& record)
 {
-    auto statement = prepare(database_,
-        std::string("INSERT INTO devices (") + kColumns
-            + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    std::string placeholders;
+    for (int column = 1; column <= kColumnCount; ++column)
+        placeholders += (column > 1 ? ", ?" : "?") + std::to_string(column);
+    auto statement = prepare(
+        database_, std::string("INSERT INTO devices (") + kColumns + ") VALUES (" + placeholders + ")");
     if (!statement)
         return tl::unexpected(statement.error());
     sqlite3_stmt* s = statement->get();
     int column = 1;
     for (const std::string* text : { &record.deviceId, &record.name, &record.arn, &record.iotThingName,
              &record.description, &record.tagsJson, &record.networkingJson, &record.status })
-        sqlite3_bind_text(s, column++, text->c_str(), static_cast<int>(text->size()), SQLITE_TRANSIENT);
+        bindText(s, column++, *text);
     sqlite3_bind_int64(s, column++, record.createdAt);
     sqlite3_bind_int64(s, column++, record.certificateNotAfter);
+    bindText(s, column++, record.provisioningCertificateSerial);
+    bindText(s, column++, record.enrollmentUrl);
+    bindOptional(s, column++, record.firstContactAt);
+    bindOptional(s, column++, record.enrolledAt);
+    bindOptional(s, column++, record.deviceCertificateSerial);
+    bindOptional(s, column++, record.deviceCertificateNotAfter);
+    bindOptional(s, column++, record.lastReportJson);
+    bindOptional(s, column++, record.lastReportAt);
+    bindOptional(s, column++, record.deletingAt);
+    bindOptional(s, column++, record.deletedAt);
     if (sqlite3_step(s) != SQLITE_DONE)
         return tl::unexpected(databaseError(database_, "recording device " + record.name));
     return {};
@@ -222,13 +373,42 @@ Result<void> Registry::insert(const DeviceRecord& record)
 
 Result<void> Registry::removeByName(const std::string& name)
 {
-    auto statement = prepare(database_, "DELETE FROM devices WHERE name = ?1");
+    auto statement = prepare(database_, "DELETE FROM devices WHERE name = ?1 AND deleted_at IS NULL");
     if (!statement)
         return tl::unexpected(statement.error());
-    sqlite3_bind_text(statement->get(), 1, name.c_str(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
+    bindText(statement->get(), 1, name);
     if (sqlite3_step(statement->get()) != SQLITE_DONE)
         return tl::unexpected(databaseError(database_, "removing device " + name));
     return {};
+}
+
+Result<bool> Registry::markDeleted(const std::string& deviceId, std::int64_t now)
+{
+    // One statement: DELETING and deleted at the same instant, since nothing
+    // runs on the issuer between them yet.
+    auto statement = prepare(database_,
+        "UPDATE devices SET deleting_at = COALESCE(deleting_at, ?2), deleted_at = ?2 "
+        "WHERE device_id = ?1 AND deleted_at IS NULL");
+    if (!statement)
+        return tl::unexpected(statement.error());
+    bindText(statement->get(), 1, deviceId);
+    sqlite3_bind_int64(statement->get(), 2, now);
+    if (sqlite3_step(statement->get()) != SQLITE_DONE)
+        return tl::unexpected(databaseError(database_, "deleting device " + deviceId));
+    return sqlite3_changes(database_) == 1;
+}
+
+Result<bool> Registry::updateDescription(const std::string& deviceId, const std::string& description)
+{
+    auto statement = prepare(
+        database_, "UPDATE devices SET description = ?2 WHERE device_id = ?1 AND deleted_at IS NULL");
+    if (!statement)
+        return tl::unexpected(statement.error());
+    bindText(statement->get(), 1, deviceId);
+    bindText(statement->get(), 2, description);
+    if (sqlite3_step(statement->get()) != SQLITE_DONE)
+        return tl::unexpected(databaseError(database_, "updating device " + deviceId));
+    return sqlite3_changes(database_) == 1;
 }
 
 } // namespace omni::registry

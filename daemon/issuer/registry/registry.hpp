@@ -3,6 +3,11 @@
 // ProvisionDevice for the same Name is a ConflictException. Shared by
 // `create-device --registry` and `serve --db`. Archive bytes are never stored:
 // a 5-minute credential has no business at rest.
+//
+// A deleted device keeps its row (deletedAt set) so that its certificate
+// serials stay on record as revoked; only live rows hold their Name, so a
+// deleted Name may be issued anew. The schema is versioned with PRAGMA
+// user_version and migrated in place on open (DESIGN.md section 10).
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -25,8 +30,36 @@ struct DeviceRecord {
     std::string networkingJson = "null";
     std::string status = "AWAITING_PROVISIONING";
     std::int64_t createdAt = 0;
+    // The provisioning certificate's notAfter (its 5-minute window ends here).
     std::int64_t certificateNotAfter = 0;
+    // The provisioning certificate of the latest archive, uppercase hex; a
+    // re-issued archive replaces it, which voids the old one. Empty in rows
+    // recorded before the serial was kept.
+    std::string provisioningCertificateSerial;
+    // The enrolment endpoint put into the archive's manifest; empty: the
+    // device was issued without one.
+    std::string enrollmentUrl;
+    // The device presented its provisioning certificate (first contact).
+    std::optional<std::int64_t> firstContactAt;
+    // The long-term device certificate, once enrolled.
+    std::optional<std::int64_t> enrolledAt;
+    std::optional<std::string> deviceCertificateSerial;
+    std::optional<std::int64_t> deviceCertificateNotAfter;
+    // The last PUT /device-status report: the NetworkStatus object (the value
+    // of its CurrentNetworkingStatus member, without LastUpdatedTime) and when
+    // it came.
+    std::optional<std::string> lastReportJson;
+    std::optional<std::int64_t> lastReportAt;
+    // DeleteDevice: started (DELETING) and finished (revoked, hidden from the API).
+    std::optional<std::int64_t> deletingAt;
+    std::optional<std::int64_t> deletedAt;
+
+    bool deleted() const { return deletedAt.has_value(); }
 };
+
+// The schema version this code writes (PRAGMA user_version): 0 is the
+// original table, 1 adds the fleet's view (DESIGN.md section 10).
+inline constexpr int kSchemaVersion = 1;
 
 class Registry {
 public:
@@ -62,14 +95,22 @@ public:
     };
     Result<Transaction> beginWrite();
 
+    // The live (not deleted) device holding this Name.
     Result<std::optional<DeviceRecord>> findByName(const std::string& name);
+    // Deleted devices too (their certificates must be refused, not unknown).
     Result<std::optional<DeviceRecord>> findById(const std::string& deviceId);
-    // Ordered by creation time then DeviceId; at most `limit` records after `afterDeviceId`.
+    // Live devices, ordered by creation time then DeviceId; at most `limit` records after `afterDeviceId`.
     Result<std::vector<DeviceRecord>> list(
         std::size_t limit, const std::optional<std::string>& afterDeviceId);
+    // Live devices.
     Result<std::int64_t> count();
     Result<void> insert(const DeviceRecord& record);
+    // Removes the live row holding this Name (create-device --replace).
     Result<void> removeByName(const std::string& name);
+    // Marks a live device deleted at `now`; false when there is no such live device.
+    Result<bool> markDeleted(const std::string& deviceId, std::int64_t now);
+    // Sets the Description of a live device; false when there is no such live device.
+    Result<bool> updateDescription(const std::string& deviceId, const std::string& description);
 
     const std::filesystem::path& path() const { return path_; }
 

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <iterator>
 #include <map>
+#include <span>
+#include <tuple>
 
 #include <openssl/rand.h>
 
@@ -66,36 +69,46 @@ bool isDeviceIdText(std::string_view text)
     });
 }
 
-std::optional<std::string_view> aggregatedStatusOf(const registry::DeviceRecord& record)
-{
-    for (const auto status : kAggregatedStatuses)
-        if (status == record.status)
-            return status;
-    return std::nullopt;
-}
-
 nlohmann::json parsedOr(const std::string& text, nlohmann::json fallback)
 {
     auto parsed = nlohmann::json::parse(text, nullptr, false);
     return parsed.is_discarded() ? fallback : parsed;
 }
 
+HttpResponse failed(std::string_view operation, const ApiError& error)
+{
+    HttpResponse response = errorResponse(error);
+    response.summary = std::string(operation) + " " + response.summary;
+    return response;
+}
+
+ApiError notFound(const std::string& deviceId)
+{
+    return resourceNotFoundError("no device " + deviceId + " in this service's registry", deviceId, "device");
+}
+
+ApiError badDeviceId()
+{
+    return fieldValidationError({ { "DeviceId", "must be 1 to 255 characters of [a-zA-Z0-9-_]" } });
+}
+
 // The members both DescribeDeviceResponse and the list's Device shape have.
-nlohmann::json deviceSummary(const registry::DeviceRecord& record)
+nlohmann::json deviceSummary(const registry::DeviceRecord& record, const registry::DeviceStatuses& statuses)
 {
     nlohmann::json device { { "DeviceId", record.deviceId }, { "Name", record.name },
-        { "CreatedTime", record.createdAt }, { "ProvisioningStatus", record.status },
+        { "CreatedTime", record.createdAt }, { "ProvisioningStatus", std::string(statuses.provisioning) },
+        { "DeviceAggregatedStatus", std::string(statuses.aggregated) },
         { "Tags", parsedOr(record.tagsJson, nlohmann::json::object()) } };
     if (!record.description.empty())
         device["Description"] = record.description;
-    if (const auto aggregated = aggregatedStatusOf(record))
-        device["DeviceAggregatedStatus"] = std::string(*aggregated);
+    if (record.deviceCertificateNotAfter)
+        device["LeaseExpirationTime"] = *record.deviceCertificateNotAfter;
     return device;
 }
 
 struct ListQuery {
     std::size_t maxResults = kDefaultListPageSize;
-    std::size_t offset = 0;
+    std::optional<std::string> nextToken;
     std::optional<std::string> nameFilter;
     std::optional<std::string> statusFilter;
     std::string sortBy = "CREATED_TIME";
@@ -128,21 +141,17 @@ tl::expected<ListQuery, ApiError> parseListQuery(std::string_view rawQuery)
         const std::string& text = found->second;
         std::size_t value = 0;
         const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), value);
-        if (text.empty() || problem != std::errc() || end != text.data() + text.size() || value > 25)
+        if (text.empty() || problem != std::errc() || end != text.data() + text.size() || value < 1
+            || value > kDefaultListPageSize)
             errors.push_back(
-                { "MaxResults", "must be a whole number from 0 to 25, got '" + text.substr(0, 32) + "'" });
-        else if (value > 0)
-            query.maxResults = value; // 0 is in the model's range; it means the default page
+                { "MaxResults", "must be a whole number from 1 to 25, got '" + text.substr(0, 32) + "'" });
+        else
+            query.maxResults = value;
     }
     if (const auto found = parameters.find("NextToken"); found != parameters.end()) {
-        const std::string& text = found->second;
-        std::size_t value = 0;
-        const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), value);
-        if (text.empty() || text.size() > kMaxNextTokenLength || problem != std::errc()
-            || end != text.data() + text.size())
+        if (found->second.empty() || found->second.size() > kMaxNextTokenLength)
             errors.push_back({ "NextToken", "is not a token this service returned" });
-        else
-            query.offset = value;
+        query.nextToken = found->second;
     }
     if (const auto found = parameters.find("NameFilter"); found != parameters.end())
         query.nameFilter = found->second;
@@ -167,15 +176,72 @@ tl::expected<ListQuery, ApiError> parseListQuery(std::string_view rawQuery)
     return query;
 }
 
-std::string sortKey(const registry::DeviceRecord& record, const std::string& column)
+// A listed device with what it sorts by: (created time, column text, DeviceId),
+// the DeviceId breaking every tie so the order is total and pages never
+// overlap or skip.
+struct Listed {
+    registry::DeviceRecord record;
+    registry::DeviceStatuses statuses;
+    std::tuple<std::int64_t, std::string, std::string> key;
+};
+
+std::tuple<std::int64_t, std::string, std::string> sortKey(
+    const registry::DeviceRecord& record, const registry::DeviceStatuses& statuses, const std::string& column)
 {
-    if (column == "DEVICE_ID")
-        return record.deviceId;
+    std::string text;
     if (column == "NAME")
-        return record.name;
-    if (column == "DEVICE_AGGREGATED_STATUS")
-        return std::string(aggregatedStatusOf(record).value_or(""));
-    return {};
+        text = record.name;
+    else if (column == "DEVICE_AGGREGATED_STATUS")
+        text = std::string(statuses.aggregated);
+    return { column == "CREATED_TIME" ? record.createdAt : 0, std::move(text), record.deviceId };
+}
+
+// NextToken: where the previous page ended (its last key) and a digest of
+// the query it belongs to, as hex of a small JSON object. Opaque to clients;
+// a cursor instead of an offset, so devices added or deleted between pages do
+// not shift the pages. A token from another query is refused. The digest
+// keeps a token well under the model's 4096 characters whatever NameFilter
+// holds (Name and DeviceId are at most 255 characters each).
+std::string tokenQuery(const ListQuery& query, bool descending)
+{
+    const nlohmann::json described { { "SortBy", query.sortBy }, { "Descending", descending },
+        { "NameFilter", query.nameFilter ? nlohmann::json(*query.nameFilter) : nlohmann::json() },
+        { "StatusFilter", query.statusFilter ? nlohmann::json(*query.statusFilter) : nlohmann::json() } };
+    return digest::sha256Hex(text::dumpJson(described));
+}
+
+std::string encodeToken(const ListQuery& query, bool descending,
+    const std::tuple<std::int64_t, std::string, std::string>& lastKey)
+{
+    const nlohmann::json token { { "V", 1 }, { "Query", tokenQuery(query, descending) },
+        { "After", { std::get<0>(lastKey), std::get<1>(lastKey), std::get<2>(lastKey) } } };
+    const std::string text = text::dumpJson(token);
+    return digest::toHex(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+std::optional<std::tuple<std::int64_t, std::string, std::string>> decodeToken(
+    const std::string& token, const ListQuery& query, bool descending)
+{
+    if (token.size() % 2 != 0)
+        return std::nullopt;
+    std::string text;
+    for (std::size_t i = 0; i < token.size(); i += 2) {
+        unsigned value = 0;
+        const auto [end, problem] = std::from_chars(token.data() + i, token.data() + i + 2, value, 16);
+        if (problem != std::errc() || end != token.data() + i + 2)
+            return std::nullopt;
+        text.push_back(static_cast<char>(value));
+    }
+    const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+    if (!parsed.is_object() || parsed.value("V", nlohmann::json()) != 1
+        || parsed.value("Query", nlohmann::json()) != nlohmann::json(tokenQuery(query, descending)))
+        return std::nullopt;
+    const nlohmann::json after = parsed.value("After", nlohmann::json());
+    if (!after.is_array() || after.size() != 3 || !after[0].is_number_integer() || !after[1].is_string()
+        || !after[2].is_string())
+        return std::nullopt;
+    return std::make_tuple(
+        after[0].get<std::int64_t>(), after[1].get<std::string>(), after[2].get<std::string>());
 }
 
 } // namespace
@@ -202,6 +268,7 @@ HttpResponse DeviceApi::handle(const HttpRequest& request, std::int64_t now)
     const std::string rawQuery
         = question == std::string::npos ? std::string() : request.target.substr(question + 1);
     const std::string path = sigv4::percentDecode(rawPath);
+    const bool isDevicePath = path.rfind("/devices/", 0) == 0 && path.find('/', 9) == std::string::npos;
 
     if (request.bodyTooLarge) {
         // Refused on its size alone: nothing in it is read or acted on.
@@ -219,14 +286,17 @@ HttpResponse DeviceApi::handle(const HttpRequest& request, std::int64_t now)
         } else if (path == "/devices" && request.method == "POST") {
             response = provision(request, now);
         } else if (path == "/devices" && request.method == "GET") {
-            response = list(rawQuery);
-        } else if (path.rfind("/devices/", 0) == 0 && path.find('/', 9) == std::string::npos
-            && request.method == "GET") {
-            response = describe(path.substr(9));
+            response = list(rawQuery, now);
+        } else if (isDevicePath && request.method == "GET") {
+            response = describe(path.substr(9), now);
+        } else if (isDevicePath && request.method == "DELETE") {
+            response = remove(path.substr(9), now);
+        } else if (isDevicePath && request.method == "PUT") {
+            response = update(path.substr(9), request.body);
         } else {
             response = errorResponse(validationError("UNKNOWN_OPERATION",
                 "this service has no operation " + request.method + " " + rawPath.substr(0, 200)
-                    + "; it answers POST /devices, GET /devices and GET /devices/{DeviceId}"));
+                    + "; it answers POST and GET /devices, and GET, PUT and DELETE /devices/{DeviceId}"));
         }
         if (caller)
             response.summary += " (access key " + *caller + ")";
@@ -254,42 +324,54 @@ HttpResponse DeviceApi::provision(const HttpRequest& request, std::int64_t now)
             + time::formatRfc3339(device->certificateNotAfter));
 }
 
-HttpResponse DeviceApi::describe(const std::string& deviceId)
+HttpResponse DeviceApi::describe(const std::string& deviceId, std::int64_t now)
 {
-    if (!isDeviceIdText(deviceId)) {
-        HttpResponse response = errorResponse(
-            fieldValidationError({ { "DeviceId", "must be 1 to 255 characters of [a-zA-Z0-9-_]" } }));
-        response.summary = "DescribeDevice " + response.summary;
-        return response;
-    }
+    if (!isDeviceIdText(deviceId))
+        return failed("DescribeDevice", badDeviceId());
     auto registry = registries_.acquire();
     if (!registry)
         return errorResponse(internalServerError(registry.error().message));
     auto record = (*registry)->findById(deviceId);
     if (!record)
         return errorResponse(internalServerError(record.error().message));
-    if (!*record) {
-        HttpResponse response = errorResponse(resourceNotFoundError(
-            "no device " + deviceId + " in this service's registry", deviceId, "device"));
-        response.summary = "DescribeDevice " + response.summary;
-        return response;
-    }
+    if (!*record || (*record)->deleted())
+        return failed("DescribeDevice", notFound(deviceId));
     const registry::DeviceRecord& device = **record;
-    nlohmann::json body = deviceSummary(device);
+    const auto statuses = registry::statusesOf(device, now, settings_.timing);
+    nlohmann::json body = deviceSummary(device, statuses);
     body["Arn"] = device.arn;
+    body["DeviceConnectionStatus"] = std::string(statuses.connection);
     const nlohmann::json networking = parsedOr(device.networkingJson, nullptr);
     if (networking.is_object())
         body["NetworkingConfiguration"] = networking;
-    return jsonResponse(200, body, "DescribeDevice " + device.deviceId + " (" + device.name + ")");
+    if (device.lastReportJson && device.lastReportAt) {
+        nlohmann::json report = parsedOr(*device.lastReportJson, nullptr);
+        if (report.is_object()) {
+            report["LastUpdatedTime"] = *device.lastReportAt;
+            body["CurrentNetworkingStatus"] = std::move(report);
+        }
+    }
+    return jsonResponse(200, body,
+        "DescribeDevice " + device.deviceId + " (" + device.name + ", " + std::string(statuses.aggregated)
+            + ")");
 }
 
-HttpResponse DeviceApi::list(std::string_view rawQuery)
+HttpResponse DeviceApi::list(std::string_view rawQuery, std::int64_t now)
 {
     auto query = parseListQuery(rawQuery);
-    if (!query) {
-        HttpResponse response = errorResponse(query.error());
-        response.summary = "ListDevices " + response.summary;
-        return response;
+    if (!query)
+        return failed("ListDevices", query.error());
+    // The model: CREATED_TIME sorts DESCENDING by default, every other column ASCENDING.
+    const bool descending
+        = query->sortOrder ? *query->sortOrder == "DESCENDING" : query->sortBy == "CREATED_TIME";
+    std::optional<std::tuple<std::int64_t, std::string, std::string>> after;
+    if (query->nextToken) {
+        after = decodeToken(*query->nextToken, *query, descending);
+        if (!after)
+            return failed("ListDevices",
+                fieldValidationError({ { "NextToken",
+                    "is not a token this service returned for this query (same SortBy, SortOrder, "
+                    "NameFilter and DeviceAggregatedStatusFilter)" } }));
     }
     auto registry = registries_.acquire();
     if (!registry)
@@ -302,35 +384,95 @@ HttpResponse DeviceApi::list(std::string_view rawQuery)
     if (!records)
         return errorResponse(internalServerError(records.error().message));
 
-    std::vector<registry::DeviceRecord> devices;
+    std::vector<Listed> devices;
     for (auto& record : *records) {
         if (query->nameFilter && record.name.rfind(*query->nameFilter, 0) != 0)
             continue;
-        if (query->statusFilter && aggregatedStatusOf(record) != std::string_view(*query->statusFilter))
+        const auto statuses = registry::statusesOf(record, now, settings_.timing);
+        if (query->statusFilter && statuses.aggregated != *query->statusFilter)
             continue;
-        devices.push_back(std::move(record));
+        auto key = sortKey(record, statuses, query->sortBy);
+        devices.push_back({ std::move(record), statuses, std::move(key) });
     }
-    // The model: CREATED_TIME sorts DESCENDING by default, every other column ASCENDING.
-    const bool descending
-        = query->sortOrder ? *query->sortOrder == "DESCENDING" : query->sortBy == "CREATED_TIME";
-    const std::string& column = query->sortBy;
-    std::stable_sort(devices.begin(), devices.end(), [&](const auto& left, const auto& right) {
-        const auto key = [&](const registry::DeviceRecord& record) {
-            return std::make_tuple(
-                column == "CREATED_TIME" ? record.createdAt : 0, sortKey(record, column), record.deviceId);
-        };
-        return descending ? key(right) < key(left) : key(left) < key(right);
-    });
+    const auto before = [descending](const auto& left, const auto& right) {
+        return descending ? right < left : left < right;
+    };
+    std::sort(devices.begin(), devices.end(),
+        [&](const Listed& left, const Listed& right) { return before(left.key, right.key); });
+    auto first = devices.begin();
+    if (after)
+        first = std::upper_bound(devices.begin(), devices.end(), *after,
+            [&](const auto& key, const Listed& device) { return before(key, device.key); });
 
     nlohmann::json body { { "Devices", nlohmann::json::array() } };
-    const std::size_t first = std::min(query->offset, devices.size());
-    const std::size_t last = std::min(first + query->maxResults, devices.size());
-    for (std::size_t i = first; i < last; ++i)
-        body["Devices"].push_back(deviceSummary(devices[i]));
-    if (last < devices.size())
-        body["NextToken"] = std::to_string(last);
+    const auto last = first
+        + static_cast<std::ptrdiff_t>(
+            std::min<std::size_t>(query->maxResults, static_cast<std::size_t>(devices.end() - first)));
+    for (auto device = first; device != last; ++device) {
+        nlohmann::json entry = deviceSummary(device->record, device->statuses);
+        if (device->record.lastReportAt)
+            entry["LastUpdatedTime"] = *device->record.lastReportAt;
+        body["Devices"].push_back(std::move(entry));
+    }
+    if (last != devices.end())
+        body["NextToken"] = encodeToken(*query, descending, std::prev(last)->key);
     return jsonResponse(200, body,
         "ListDevices " + std::to_string(last - first) + " of " + std::to_string(devices.size()) + " devices");
+}
+
+HttpResponse DeviceApi::remove(const std::string& deviceId, std::int64_t now)
+{
+    if (!isDeviceIdText(deviceId))
+        return failed("DeleteDevice", badDeviceId());
+    auto registry = registries_.acquire();
+    if (!registry)
+        return errorResponse(internalServerError(registry.error().message));
+    auto deleted = (*registry)->markDeleted(deviceId, now);
+    if (!deleted)
+        return errorResponse(internalServerError(deleted.error().message));
+    if (!*deleted)
+        return failed("DeleteDevice", notFound(deviceId));
+    return jsonResponse(200, nlohmann::json { { "DeviceId", deviceId } },
+        "DeleteDevice " + deviceId + ": revoked, its Name may be issued again");
+}
+
+HttpResponse DeviceApi::update(const std::string& deviceId, const std::string& requestBody)
+{
+    if (!isDeviceIdText(deviceId))
+        return failed("UpdateDeviceMetadata", badDeviceId());
+    auto parsed = manifest::parseStrictJsonText(requestBody.empty() ? std::string_view("{}") : requestBody);
+    if (!parsed)
+        return failed(
+            "UpdateDeviceMetadata", validationError("CANNOT_PARSE", "the request body " + parsed.error()));
+    if (!parsed->is_object())
+        return failed("UpdateDeviceMetadata",
+            validationError("CANNOT_PARSE", "the request body must be a JSON object"));
+    std::optional<std::string> description;
+    if (parsed->contains("Description")) {
+        // The model's Description rule, exactly as ProvisionDevice applies it.
+        auto checked = manifest::validateProvisionRequest(
+            nlohmann::json { { "Name", "x" }, { "Description", (*parsed)["Description"] } });
+        if (!checked)
+            return failed("UpdateDeviceMetadata", fieldValidationError(checked.error()));
+        description = checked->description.value_or("");
+    }
+    auto registry = registries_.acquire();
+    if (!registry)
+        return errorResponse(internalServerError(registry.error().message));
+    auto record = (*registry)->findById(deviceId);
+    if (!record)
+        return errorResponse(internalServerError(record.error().message));
+    if (!*record || (*record)->deleted())
+        return failed("UpdateDeviceMetadata", notFound(deviceId));
+    if (description) {
+        auto updated = (*registry)->updateDescription(deviceId, *description);
+        if (!updated)
+            return errorResponse(internalServerError(updated.error().message));
+        if (!*updated) // deleted meanwhile
+            return failed("UpdateDeviceMetadata", notFound(deviceId));
+    }
+    return jsonResponse(200, nlohmann::json { { "DeviceId", deviceId } },
+        "UpdateDeviceMetadata " + deviceId + (description ? ": Description changed" : ": nothing to change"));
 }
 
 } // namespace omni::serve

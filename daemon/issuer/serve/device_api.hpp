@@ -2,10 +2,14 @@
 // The ProvisionDevice service behind `omni-provision serve`: a request as it
 // arrived in, a restJson1 response out. Every request is authenticated (AWS
 // Signature Version 4) before anything else is looked at; then
-//   POST /devices             ProvisionDevice
-//   GET  /devices/{DeviceId}  DescribeDevice
-//   GET  /devices             ListDevices
+//   POST   /devices             ProvisionDevice
+//   GET    /devices/{DeviceId}  DescribeDevice
+//   GET    /devices             ListDevices
+//   DELETE /devices/{DeviceId}  DeleteDevice
+//   PUT    /devices/{DeviceId}  UpdateDeviceMetadata
 // Errors carry the x-amzn-ErrorType header and the model's JSON members.
+// Statuses are computed from the registry and the clock on every request
+// (DESIGN.md section 10, registry/device_status.hpp).
 // Safe to call from several threads at once.
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +19,7 @@
 
 #include "daemon/issuer/ca/issuing.hpp"
 #include "daemon/issuer/provision/api_error.hpp"
+#include "daemon/issuer/registry/device_status.hpp"
 #include "daemon/issuer/serve/credentials_file.hpp"
 #include "daemon/issuer/serve/http_message.hpp"
 #include "daemon/issuer/serve/registry_pool.hpp"
@@ -32,6 +37,7 @@ struct DeviceApiSettings {
     std::filesystem::path registryPath;
     std::size_t registryConnections = 4;
     std::size_t maxBodyBytes = 256 * 1024;
+    registry::FleetTiming timing; // serve --offline-after, --enroll-grace
 };
 
 class DeviceApi {
@@ -42,8 +48,10 @@ public:
 
 private:
     HttpResponse provision(const HttpRequest& request, std::int64_t now);
-    HttpResponse describe(const std::string& deviceId);
-    HttpResponse list(std::string_view rawQuery);
+    HttpResponse describe(const std::string& deviceId, std::int64_t now);
+    HttpResponse list(std::string_view rawQuery, std::int64_t now);
+    HttpResponse remove(const std::string& deviceId, std::int64_t now);
+    HttpResponse update(const std::string& deviceId, const std::string& body);
 
     DeviceApiSettings settings_;
     CredentialStore credentials_;

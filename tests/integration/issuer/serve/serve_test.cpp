@@ -328,13 +328,15 @@ protected:
             extra);
     }
 
+    // Devices not deleted (a deleted one stays on record as revoked).
     std::int64_t devicesInRegistry()
     {
         sqlite3* handle = nullptr;
         std::int64_t count = -1;
         if (sqlite3_open_v2(database.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
             sqlite3_stmt* statement = nullptr;
-            if (sqlite3_prepare_v2(handle, "SELECT COUNT(*) FROM devices", -1, &statement, nullptr)
+            if (sqlite3_prepare_v2(
+                    handle, "SELECT COUNT(*) FROM devices WHERE deleted_at IS NULL", -1, &statement, nullptr)
                     == SQLITE_OK
                 && sqlite3_step(statement) == SQLITE_ROW)
                 count = sqlite3_column_int64(statement, 0);
@@ -364,16 +366,6 @@ TEST_F(ServeWithAwsCli, ProvisionDeviceGivesAnArchiveTheApplianceAccepts)
     EXPECT_EQ(verdict["DeviceId"], response["DeviceId"]);
     EXPECT_EQ(verdict["NetworkingConfiguration"], json::parse(kNetworking));
     EXPECT_EQ(service->stop(), 0);
-}
-
-TEST_F(ServeWithAwsCli, TheSameNameAgainIsAConflict)
-{
-    auto service = serve();
-    ASSERT_EQ(provision(*service, "cam-01").exitCode, 0);
-    const ProcessResult again = provision(*service, "cam-01");
-    EXPECT_NE(again.exitCode, 0);
-    EXPECT_NE(again.err.find("ConflictException"), std::string::npos) << again.err;
-    EXPECT_EQ(devicesInRegistry(), 1);
 }
 
 TEST_F(ServeWithAwsCli, AWrongSecretIsAccessDeniedAndChangesNothing)
@@ -412,13 +404,24 @@ TEST_F(ServeWithAwsCli, TheQuotaIsAServiceQuotaExceededException)
     EXPECT_EQ(devicesInRegistry(), 1);
 }
 
-TEST_F(ServeWithAwsCli, DescribeDeviceAndListDevices)
+// The five device operations as a fleet script runs them, in one service
+// (each AWS CLI call costs about a second, so they share one test).
+TEST_F(ServeWithAwsCli, TheFleetsViewThroughTheAwsCli)
 {
-    auto service = serve();
+    auto service = serve({ "--offline-after", "600", "--enroll-grace", "300" });
     const ProcessResult issued = provision(*service, "cam-01");
     ASSERT_EQ(issued.exitCode, 0) << issued.err;
-    ASSERT_EQ(provision(*service, "cam-02").exitCode, 0);
     const std::string deviceId = json::parse(issued.out)["DeviceId"];
+    const ProcessResult second = provision(*service, "cam-02");
+    ASSERT_EQ(second.exitCode, 0) << second.err;
+    const std::string secondId = json::parse(second.out)["DeviceId"];
+    ASSERT_EQ(provision(*service, "door-01").exitCode, 0);
+
+    // One 409 for a Name already issued.
+    const ProcessResult again = provision(*service, "cam-01");
+    EXPECT_NE(again.exitCode, 0);
+    EXPECT_NE(again.err.find("ConflictException"), std::string::npos) << again.err;
+    EXPECT_EQ(devicesInRegistry(), 3);
 
     const ProcessResult described
         = awsCli(*service, { "panorama", "describe-device", "--device-id", deviceId });
@@ -426,25 +429,71 @@ TEST_F(ServeWithAwsCli, DescribeDeviceAndListDevices)
     const json device = json::parse(described.out);
     EXPECT_EQ(device["Name"], "cam-01");
     EXPECT_EQ(device["ProvisioningStatus"], "AWAITING_PROVISIONING");
+    EXPECT_EQ(device["DeviceConnectionStatus"], "NOT_AVAILABLE"); // issued without an enrolment endpoint
+    EXPECT_EQ(device["DeviceAggregatedStatus"], "AWAITING_PROVISIONING");
+    EXPECT_TRUE(device.contains("CreatedTime")) << described.out;
     EXPECT_EQ(device["NetworkingConfiguration"], json::parse(kNetworking));
 
-    const ProcessResult missing
-        = awsCli(*service, { "panorama", "describe-device", "--device-id", "device-notissuedhere" });
-    EXPECT_NE(missing.err.find("ResourceNotFoundException"), std::string::npos) << missing.err;
+    // A filter on the Name prefix and the status, one device per page, the
+    // pages chained by NextToken.
+    const std::vector<std::string> filters { "--name-filter", "cam-", "--device-aggregated-status-filter",
+        "AWAITING_PROVISIONING", "--sort-by", "NAME", "--max-results", "1" };
+    std::vector<std::string> arguments { "panorama", "list-devices" };
+    arguments.insert(arguments.end(), filters.begin(), filters.end());
+    const ProcessResult page1 = awsCli(*service, arguments);
+    ASSERT_EQ(page1.exitCode, 0) << page1.err;
+    const json first = json::parse(page1.out);
+    ASSERT_EQ(first["Devices"].size(), 1u) << page1.out;
+    EXPECT_EQ(first["Devices"][0]["Name"], "cam-01");
+    EXPECT_EQ(first["Devices"][0]["DeviceAggregatedStatus"], "AWAITING_PROVISIONING");
+    ASSERT_TRUE(first.contains("NextToken")) << page1.out;
+    arguments.insert(arguments.end(), { "--next-token", first["NextToken"].get<std::string>() });
+    const ProcessResult page2 = awsCli(*service, arguments);
+    ASSERT_EQ(page2.exitCode, 0) << page2.err;
+    const json next = json::parse(page2.out);
+    ASSERT_EQ(next["Devices"].size(), 1u) << page2.out;
+    EXPECT_EQ(next["Devices"][0]["Name"], "cam-02");
+    EXPECT_FALSE(next.contains("NextToken")) << page2.out; // door-01 is filtered out
 
-    const ProcessResult listed = awsCli(*service, { "panorama", "list-devices" });
+    const ProcessResult updated = awsCli(
+        *service, { "panorama", "update-device-metadata", "--device-id", secondId, "--description", "hall" });
+    ASSERT_EQ(updated.exitCode, 0) << updated.err;
+    EXPECT_EQ(json::parse(updated.out)["DeviceId"], secondId);
+
+    const ProcessResult deleted = awsCli(*service, { "panorama", "delete-device", "--device-id", deviceId });
+    ASSERT_EQ(deleted.exitCode, 0) << deleted.err;
+    EXPECT_EQ(json::parse(deleted.out)["DeviceId"], deviceId);
+    EXPECT_EQ(devicesInRegistry(), 2);
+
+    // The AWS CLI's exit status for an error the service returned is 254.
+    const ProcessResult gone = awsCli(*service, { "panorama", "describe-device", "--device-id", deviceId });
+    EXPECT_EQ(gone.exitCode, 254) << gone.err;
+    EXPECT_NE(gone.err.find("(ResourceNotFoundException)"), std::string::npos) << gone.err;
+    EXPECT_NE(gone.err.find("no device " + deviceId), std::string::npos) << gone.err;
+
+    // The deleted Name may be issued anew: a new device, and the description
+    // of the other one is what update-device-metadata set.
+    const ProcessResult reissued = provision(*service, "cam-01");
+    ASSERT_EQ(reissued.exitCode, 0) << reissued.err;
+    EXPECT_NE(json::parse(reissued.out)["DeviceId"], deviceId);
+    const ProcessResult listed = awsCli(*service, { "panorama", "list-devices", "--name-filter", "cam-" });
     ASSERT_EQ(listed.exitCode, 0) << listed.err;
-    std::vector<std::string> names;
-    const json page = json::parse(listed.out);
-    for (const auto& entry : page["Devices"])
-        names.push_back(entry["Name"]);
-    std::sort(names.begin(), names.end());
-    EXPECT_EQ(names, (std::vector<std::string> { "cam-01", "cam-02" }));
+    std::map<std::string, json> byName;
+    const json listedPage = json::parse(listed.out);
+    for (const auto& entry : listedPage["Devices"])
+        byName[entry["Name"]] = entry;
+    ASSERT_EQ(byName.size(), 2u) << listed.out;
+    EXPECT_EQ(byName["cam-01"]["DeviceId"], json::parse(reissued.out)["DeviceId"]);
+    EXPECT_EQ(byName["cam-02"]["Description"], "hall");
+    EXPECT_EQ(devicesInRegistry(), 3);
+    EXPECT_EQ(service->stop(), 0);
 
-    const ProcessResult filtered
-        = awsCli(*service, { "panorama", "list-devices", "--name-filter", "cam-02" });
-    ASSERT_EQ(filtered.exitCode, 0) << filtered.err;
-    EXPECT_EQ(json::parse(filtered.out)["Devices"].size(), 1u);
+    // The timing flags are checked before anything listens.
+    const ProcessResult refused = runProcess({ cliPath(), "serve", "--listen", "127.0.0.1:0", "--ca-cert",
+        *shared / "ca/issuing.pem", "--ca-key", *shared / "ca/issuing.key", "--db", database, "--credentials",
+        *shared / "keys", "--offline-after", "5" });
+    EXPECT_EQ(refused.exitCode, 2);
+    EXPECT_NE(refused.err.find("--offline-after"), std::string::npos) << refused.err;
 }
 
 TEST_F(ServeWithAwsCli, TlsWithAConfiguredCertificate)

@@ -8,10 +8,16 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+#include <sqlite3.h>
 
+#include "daemon/core/archive/zip_reader.hpp"
 #include "daemon/core/digest/digest.hpp"
 #include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/x509_builder.hpp"
+#include "daemon/issuer/registry/registry.hpp"
 #include "daemon/issuer/serve/device_api.hpp"
 #include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
@@ -61,7 +67,7 @@ protected:
 
     void SetUp() override { start(std::nullopt); }
 
-    void start(std::optional<std::int64_t> maxDevices)
+    void start(std::optional<std::int64_t> maxDevices, registry::FleetTiming timing = {})
     {
         api.reset();
         auto material = issuer::makeCertificateAuthority(kNow - 86400, "serve test");
@@ -73,7 +79,7 @@ protected:
         ASSERT_TRUE(credentials) << credentials.error().message;
         DeviceApiSettings settings { issuer::IssuingAuthority { std::move(*certificate), std::move(*key),
                                          material->issuingCertificatePem },
-            issuer::ArnScope {}, maxDevices, directory / "registry.sqlite", 4, 1024 };
+            issuer::ArnScope {}, maxDevices, directory / "registry.sqlite", 4, 1024, timing };
         api = std::make_unique<DeviceApi>(std::move(settings), std::move(*credentials));
     }
 
@@ -96,6 +102,44 @@ protected:
         std::int64_t now = kNow)
     {
         return api->handle(signedRequest(method, target, payload, now), now);
+    }
+
+    // What later parts of section 10 record (enrolment, reports), written
+    // straight into the registry the service reads.
+    void recordInRegistry(const std::string& sql)
+    {
+        sqlite3* handle = nullptr;
+        ASSERT_EQ(sqlite3_open((directory / "registry.sqlite").c_str(), &handle), SQLITE_OK);
+        char* message = nullptr;
+        EXPECT_EQ(sqlite3_exec(handle, sql.c_str(), nullptr, nullptr, &message), SQLITE_OK)
+            << (message ? message : "");
+        sqlite3_free(message);
+        sqlite3_close(handle);
+    }
+
+    std::string provisioned(const std::string& name, std::int64_t at = kNow)
+    {
+        const HttpResponse response = call("POST", "/devices", named(name), at);
+        EXPECT_EQ(response.status, 200) << response.body;
+        return body(response).value("DeviceId", "");
+    }
+
+    std::vector<std::string> listedIds(const std::string& query, std::int64_t now = kNow)
+    {
+        std::vector<std::string> ids;
+        std::string token;
+        for (int page = 0; page < 50; ++page) {
+            const HttpResponse response
+                = call("GET", "/devices?" + query + (token.empty() ? "" : "&NextToken=" + token), {}, now);
+            EXPECT_EQ(response.status, 200) << response.body;
+            const json pageBody = body(response);
+            for (const auto& device : pageBody["Devices"])
+                ids.push_back(device["DeviceId"]);
+            if (!pageBody.contains("NextToken"))
+                break;
+            token = pageBody["NextToken"];
+        }
+        return ids;
     }
 
     std::size_t listedDevices()
@@ -236,9 +280,136 @@ TEST_F(DeviceApiTest, DescribeDeviceShowsTheRecordAndItsStatus)
     EXPECT_EQ(device["Description"], "lobby");
     EXPECT_EQ(device["Tags"], json({ { "site", "berlin" } }));
     EXPECT_EQ(device["ProvisioningStatus"], "AWAITING_PROVISIONING");
+    // Issued without an enrolment endpoint: nothing will ever connect.
+    EXPECT_EQ(device["DeviceConnectionStatus"], "NOT_AVAILABLE");
+    EXPECT_EQ(device["DeviceAggregatedStatus"], "AWAITING_PROVISIONING");
     EXPECT_EQ(device["CreatedTime"], kNow);
     EXPECT_EQ(device["NetworkingConfiguration"], json::parse(kStaticRequest)["NetworkingConfiguration"]);
     EXPECT_FALSE(device.contains("Certificates"));
+    EXPECT_FALSE(device.contains("CurrentNetworkingStatus"));
+    EXPECT_FALSE(device.contains("LeaseExpirationTime"));
+}
+
+TEST_F(DeviceApiTest, TheRegistryRecordsTheProvisioningCertificateSerialOfTheLatestArchive)
+{
+    const json issued = body(call("POST", "/devices", kStaticRequest));
+    const std::string archive = base64Decode(issued["Certificates"]);
+    auto entries = archive::readArchive(
+        std::span(reinterpret_cast<const std::uint8_t*>(archive.data()), archive.size()));
+    ASSERT_TRUE(entries) << entries.error().message;
+    auto certificate = trust::loadCertificatePem(entries->certificate, "certificate.pem");
+    ASSERT_TRUE(certificate);
+    BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get_serialNumber(certificate->get()), nullptr);
+    char* hex = BN_bn2hex(serial);
+    const std::string expected = hex;
+    OPENSSL_free(hex);
+    BN_free(serial);
+
+    auto registry = registry::Registry::open(directory / "registry.sqlite");
+    ASSERT_TRUE(registry);
+    auto record = registry->findById(issued["DeviceId"]);
+    ASSERT_TRUE(record && *record);
+    EXPECT_EQ((*record)->provisioningCertificateSerial, expected);
+    EXPECT_GE(expected.size(), 16u); // 128 random bits, rarely fewer than 16 hex digits
+}
+
+TEST_F(DeviceApiTest, DescribeDeviceShowsEnrolmentAndTheLastReport)
+{
+    const std::string deviceId = provisioned("cam-01");
+    const std::string report
+        = R"({"Ethernet0Status":{"IpAddress":"192.168.1.10/24","ConnectionStatus":"CONNECTED","HwAddress":"52:54:00:12:34:56"},)"
+          R"("NtpStatus":{"ConnectionStatus":"CONNECTED","IpAddress":"192.0.2.123","NtpServerName":"pool.ntp.org"}})";
+    recordInRegistry("UPDATE devices SET enrollment_url = 'https://issuer.example:8443', first_contact_at = "
+        + std::to_string(kNow + 10) + ", enrolled_at = " + std::to_string(kNow + 10)
+        + ", device_certificate_serial = 'AB12', device_certificate_not_after = "
+        + std::to_string(kNow + 86400) + ", last_report_json = '" + report
+        + "', last_report_at = " + std::to_string(kNow + 20) + " WHERE device_id = '" + deviceId + "'");
+
+    json device = body(call("GET", "/devices/" + deviceId, {}, kNow + 30));
+    EXPECT_EQ(device["ProvisioningStatus"], "SUCCEEDED");
+    EXPECT_EQ(device["DeviceConnectionStatus"], "ONLINE");
+    EXPECT_EQ(device["DeviceAggregatedStatus"], "ONLINE");
+    EXPECT_EQ(device["LeaseExpirationTime"], kNow + 86400);
+    json expected = json::parse(report);
+    expected["LastUpdatedTime"] = kNow + 20;
+    EXPECT_EQ(device["CurrentNetworkingStatus"], expected);
+
+    // --offline-after's default, 900 s, after the last report.
+    device = body(call("GET", "/devices/" + deviceId, {}, kNow + 20 + 900));
+    EXPECT_EQ(device["DeviceConnectionStatus"], "OFFLINE");
+    EXPECT_EQ(device["DeviceAggregatedStatus"], "OFFLINE");
+    device = body(call("GET", "/devices/" + deviceId, {}, kNow + 86401));
+    EXPECT_EQ(device["DeviceAggregatedStatus"], "LEASE_EXPIRED");
+
+    const json listed = body(call("GET", "/devices", {}, kNow + 30));
+    ASSERT_EQ(listed["Devices"].size(), 1u);
+    EXPECT_EQ(listed["Devices"][0]["LeaseExpirationTime"], kNow + 86400);
+    EXPECT_EQ(listed["Devices"][0]["LastUpdatedTime"], kNow + 20);
+    EXPECT_EQ(listed["Devices"][0]["DeviceAggregatedStatus"], "ONLINE");
+    EXPECT_FALSE(listed["Devices"][0].contains("DeviceConnectionStatus")); // not in the model's Device
+}
+
+// The members and enum values of the Panorama model (botocore's
+// panorama/2019-07-24/service-2.json), copied: every member this service
+// answers must be one the model has, with a value the model allows.
+TEST_F(DeviceApiTest, ResponsesUseOnlyTheModelsMembersAndEnumValues)
+{
+    const std::set<std::string> describeMembers { "AlternateSoftwares", "Arn", "Brand", "CreatedTime",
+        "CurrentNetworkingStatus", "CurrentSoftware", "Description", "DeviceAggregatedStatus",
+        "DeviceConnectionStatus", "DeviceId", "LatestAlternateSoftware", "LatestDeviceJob", "LatestSoftware",
+        "LeaseExpirationTime", "Name", "NetworkingConfiguration", "ProvisioningStatus", "SerialNumber",
+        "Tags", "Type" };
+    const std::set<std::string> deviceMembers { "Brand", "CreatedTime", "CurrentSoftware", "Description",
+        "DeviceAggregatedStatus", "DeviceId", "LastUpdatedTime", "LatestDeviceJob", "LeaseExpirationTime",
+        "Name", "ProvisioningStatus", "Tags", "Type" };
+    const std::set<std::string> networkStatusMembers { "Ethernet0Status", "Ethernet1Status",
+        "LastUpdatedTime", "NtpStatus" };
+    const std::set<std::string> provisioningValues { "AWAITING_PROVISIONING", "PENDING", "SUCCEEDED",
+        "FAILED", "ERROR", "DELETING" };
+    const std::set<std::string> connectionValues { "ONLINE", "OFFLINE", "AWAITING_CREDENTIALS",
+        "NOT_AVAILABLE", "ERROR" };
+    const std::set<std::string> aggregatedValues { "ERROR", "AWAITING_PROVISIONING", "PENDING", "FAILED",
+        "DELETING", "ONLINE", "OFFLINE", "LEASE_EXPIRED", "UPDATE_NEEDED", "REBOOTING" };
+
+    const std::string deviceId = provisioned("cam-01");
+    recordInRegistry("UPDATE devices SET enrolled_at = " + std::to_string(kNow)
+        + ", device_certificate_serial = 'AA', device_certificate_not_after = " + std::to_string(kNow + 86400)
+        + R"(, last_report_json = '{"NtpStatus":{"ConnectionStatus":"CONNECTED"}}', last_report_at = )"
+        + std::to_string(kNow) + " WHERE device_id = '" + deviceId + "'");
+    call("PUT", "/devices/" + deviceId, R"({"Description":"lobby"})");
+
+    const json described = body(call("GET", "/devices/" + deviceId));
+    for (const auto& [member, value] : described.items())
+        EXPECT_TRUE(describeMembers.count(member)) << member << " is not in DescribeDeviceResponse";
+    for (const auto& [member, value] : described["CurrentNetworkingStatus"].items())
+        EXPECT_TRUE(networkStatusMembers.count(member)) << member << " is not in NetworkStatus";
+    EXPECT_TRUE(provisioningValues.count(described["ProvisioningStatus"]));
+    EXPECT_TRUE(connectionValues.count(described["DeviceConnectionStatus"]));
+    EXPECT_TRUE(aggregatedValues.count(described["DeviceAggregatedStatus"]));
+
+    const json listed = body(call("GET", "/devices"));
+    ASSERT_EQ(listed["Devices"].size(), 1u);
+    for (const auto& [member, value] : listed["Devices"][0].items())
+        EXPECT_TRUE(deviceMembers.count(member)) << member << " is not in Device";
+    for (const auto& [member, value] : listed.items())
+        EXPECT_TRUE(member == "Devices" || member == "NextToken") << member;
+}
+
+TEST_F(DeviceApiTest, AnIssuedDeviceWithAnEndpointFailsAfterTheWindowAndTheGrace)
+{
+    const std::string deviceId = provisioned("cam-01");
+    recordInRegistry(
+        "UPDATE devices SET enrollment_url = 'https://issuer.example' WHERE device_id = '" + deviceId + "'");
+    EXPECT_EQ(body(call("GET", "/devices/" + deviceId, {}, kNow + 900))["ProvisioningStatus"],
+        "AWAITING_PROVISIONING");
+    const json failed = body(call("GET", "/devices/" + deviceId, {}, kNow + 901));
+    EXPECT_EQ(failed["ProvisioningStatus"], "FAILED");
+    EXPECT_EQ(failed["DeviceConnectionStatus"], "AWAITING_CREDENTIALS");
+    EXPECT_EQ(failed["DeviceAggregatedStatus"], "FAILED");
+
+    start(std::nullopt, registry::FleetTiming { 900, 1200 }); // --enroll-grace 1200
+    EXPECT_EQ(body(call("GET", "/devices/" + deviceId, {}, kNow + 901))["ProvisioningStatus"],
+        "AWAITING_PROVISIONING");
 }
 
 TEST_F(DeviceApiTest, DescribeDeviceOfAnUnknownOrMalformedId)
@@ -293,11 +464,161 @@ TEST_F(DeviceApiTest, ListDevicesRefusesValuesOutsideTheModel)
     for (const auto& field : error["Fields"])
         fields.insert(field["Name"]);
     EXPECT_EQ(fields, (std::set<std::string> { "MaxResults", "SortOrder" }));
+
+    for (const std::string& query : std::vector<std::string> { "MaxResults=0", "MaxResults=-1",
+             "MaxResults=2x", "SortBy=SIZE", "DeviceAggregatedStatusFilter=SLEEPING",
+             "NextToken=", "NextToken=zz", "NextToken=7b7d", "NextToken=" + std::string(4097, 'a') }) {
+        const HttpResponse refused = call("GET", "/devices?" + query);
+        expectError(refused, 400, "ValidationException");
+        EXPECT_EQ(body(refused)["Reason"], "FIELD_VALIDATION_FAILED") << query;
+    }
+}
+
+TEST_F(DeviceApiTest, ListDevicesPagesOverTiesByDeviceIdAndRefusesAForeignToken)
+{
+    std::vector<std::string> ids;
+    for (int i = 0; i < 7; ++i)
+        ids.push_back(provisioned("cam-" + std::to_string(i), kNow + i / 3)); // ties of three
+    std::vector<std::string> byId = ids;
+    std::sort(byId.begin(), byId.end());
+
+    EXPECT_EQ(listedIds("SortBy=DEVICE_ID&MaxResults=2"), byId);
+    std::vector<std::string> byIdDescending(byId.rbegin(), byId.rend());
+    EXPECT_EQ(listedIds("SortBy=DEVICE_ID&SortOrder=DESCENDING&MaxResults=3"), byIdDescending);
+
+    // CREATED_TIME descending; inside a second, DeviceId descending too.
+    std::vector<std::pair<std::int64_t, std::string>> created;
+    for (int i = 0; i < 7; ++i)
+        created.emplace_back(kNow + i / 3, ids[static_cast<std::size_t>(i)]);
+    std::sort(created.rbegin(), created.rend());
+    std::vector<std::string> newestFirst;
+    for (const auto& [at, id] : created)
+        newestFirst.push_back(id);
+    EXPECT_EQ(listedIds("MaxResults=1"), newestFirst);
+    // Every device has the same status: the order is DeviceId's.
+    EXPECT_EQ(listedIds("SortBy=DEVICE_AGGREGATED_STATUS&MaxResults=4"), byId);
+
+    // A token belongs to its query.
+    const json firstPage = body(call("GET", "/devices?SortBy=NAME&MaxResults=2"));
+    ASSERT_TRUE(firstPage.contains("NextToken"));
+    const std::string token = firstPage["NextToken"];
+    EXPECT_EQ(call("GET", "/devices?SortBy=NAME&MaxResults=2&NextToken=" + token).status, 200);
+    const HttpResponse foreign = call("GET", "/devices?SortBy=DEVICE_ID&MaxResults=2&NextToken=" + token);
+    expectError(foreign, 400, "ValidationException");
+    EXPECT_EQ(body(foreign)["Fields"][0]["Name"], "NextToken");
+
+    // A NameFilter of any length still gives a token within the model's 4096 characters.
+    const std::string longFilter = "cam-" + std::string(3000, 'x');
+    provisioned(longFilter.substr(0, 255));
+    provisioned(longFilter.substr(0, 254));
+    EXPECT_EQ(listedIds("MaxResults=1&NameFilter=cam-xxx").size(), 2u);
+    const json longPage = body(call("GET", "/devices?MaxResults=1&NameFilter=" + longFilter.substr(0, 254)));
+    ASSERT_TRUE(longPage.contains("NextToken")) << longPage.dump().substr(0, 200);
+    EXPECT_LE(longPage["NextToken"].get<std::string>().size(), 4096u);
+    EXPECT_EQ(call("GET",
+                  "/devices?MaxResults=1&NameFilter=" + longFilter.substr(0, 254)
+                      + "&NextToken=" + longPage["NextToken"].get<std::string>())
+                  .status,
+        200);
+
+    // A cursor, not an offset: deleting a device already listed shifts nothing.
+    const json page1 = body(call("GET", "/devices?SortBy=NAME&MaxResults=3"));
+    ASSERT_EQ(call("DELETE", "/devices/" + page1["Devices"][0]["DeviceId"].get<std::string>()).status, 200);
+    const json page2 = body(
+        call("GET", "/devices?SortBy=NAME&MaxResults=3&NextToken=" + page1["NextToken"].get<std::string>()));
+    ASSERT_EQ(page2["Devices"].size(), 3u);
+    EXPECT_EQ(page2["Devices"][0]["Name"], "cam-3");
+}
+
+TEST_F(DeviceApiTest, ListDevicesFiltersByTheComputedStatus)
+{
+    const std::string waiting = provisioned("cam-waiting");
+    const std::string online = provisioned("cam-online");
+    recordInRegistry("UPDATE devices SET enrolled_at = " + std::to_string(kNow)
+        + ", device_certificate_serial = 'AA', device_certificate_not_after = " + std::to_string(kNow + 86400)
+        + ", last_report_json = '{}', last_report_at = " + std::to_string(kNow) + " WHERE device_id = '"
+        + online + "'");
+    EXPECT_EQ(listedIds("DeviceAggregatedStatusFilter=ONLINE"), std::vector<std::string> { online });
+    EXPECT_EQ(listedIds("DeviceAggregatedStatusFilter=AWAITING_PROVISIONING"),
+        std::vector<std::string> { waiting });
+    EXPECT_EQ(
+        listedIds("DeviceAggregatedStatusFilter=OFFLINE", kNow + 900), std::vector<std::string> { online });
+    EXPECT_TRUE(listedIds("DeviceAggregatedStatusFilter=FAILED").empty());
+    EXPECT_EQ(listedIds("NameFilter=cam-on"), std::vector<std::string> { online });
+    EXPECT_TRUE(listedIds("NameFilter=online").empty()); // a prefix, not a substring
+}
+
+TEST_F(DeviceApiTest, DeleteDeviceRevokesAndFreesTheName)
+{
+    start(2);
+    const std::string first = provisioned("cam-01");
+    provisioned("cam-02");
+    const HttpResponse deleted = call("DELETE", "/devices/" + first);
+    ASSERT_EQ(deleted.status, 200) << deleted.body;
+    EXPECT_EQ(body(deleted), json({ { "DeviceId", first } }));
+
+    expectError(call("DELETE", "/devices/" + first), 404, "ResourceNotFoundException");
+    const HttpResponse described = call("GET", "/devices/" + first);
+    expectError(described, 404, "ResourceNotFoundException");
+    EXPECT_EQ(body(described)["ResourceId"], first);
+    EXPECT_EQ(body(described)["ResourceType"], "device");
+    expectError(call("PUT", "/devices/" + first, R"({"Description":"x"})"), 404, "ResourceNotFoundException");
+    EXPECT_EQ(listedDevices(), 1u);
+
+    // The Name is free again, and a deleted device leaves the quota.
+    const std::string second = provisioned("cam-01");
+    EXPECT_NE(second, first);
+    EXPECT_EQ(listedDevices(), 2u);
+
+    // The revoked row stays on record, serial and all, for enrolment to refuse.
+    auto registry = registry::Registry::open(directory / "registry.sqlite");
+    ASSERT_TRUE(registry);
+    auto revoked = registry->findById(first);
+    ASSERT_TRUE(revoked && *revoked);
+    EXPECT_TRUE((*revoked)->deleted());
+    EXPECT_EQ((*revoked)->deletedAt, kNow);
+    EXPECT_FALSE((*revoked)->provisioningCertificateSerial.empty());
+
+    expectError(call("DELETE", "/devices/device-neverissued"), 404, "ResourceNotFoundException");
+    expectError(call("DELETE", "/devices/bad%20id"), 400, "ValidationException");
+}
+
+TEST_F(DeviceApiTest, UpdateDeviceMetadataChangesTheDescriptionWithinTheModel)
+{
+    const std::string deviceId = provisioned("cam-01");
+    const HttpResponse updated = call("PUT", "/devices/" + deviceId, R"({"Description":"hall, 2nd floor"})");
+    ASSERT_EQ(updated.status, 200) << updated.body;
+    EXPECT_EQ(body(updated), json({ { "DeviceId", deviceId } }));
+    EXPECT_EQ(body(call("GET", "/devices/" + deviceId))["Description"], "hall, 2nd floor");
+
+    // No Description: nothing changes.
+    EXPECT_EQ(call("PUT", "/devices/" + deviceId, "{}").status, 200);
+    EXPECT_EQ(body(call("GET", "/devices/" + deviceId))["Description"], "hall, 2nd floor");
+
+    for (const json& bad : { json(std::string(256, 'd')), json("two\nlines"), json(7) }) {
+        const HttpResponse refused
+            = call("PUT", "/devices/" + deviceId, json({ { "Description", bad } }).dump());
+        expectError(refused, 400, "ValidationException");
+        EXPECT_EQ(body(refused)["Fields"][0]["Name"], "Description") << bad.dump();
+    }
+    const HttpResponse notJson = call("PUT", "/devices/" + deviceId, "{\"Description\": ");
+    expectError(notJson, 400, "ValidationException");
+    EXPECT_EQ(body(notJson)["Reason"], "CANNOT_PARSE");
+    EXPECT_EQ(body(call("GET", "/devices/" + deviceId))["Description"], "hall, 2nd floor");
+
+    // The longest the model allows, and empty (which removes it).
+    EXPECT_EQ(
+        call("PUT", "/devices/" + deviceId, json({ { "Description", std::string(255, 'd') } }).dump()).status,
+        200);
+    EXPECT_EQ(call("PUT", "/devices/" + deviceId, R"({"Description":""})").status, 200);
+    EXPECT_FALSE(body(call("GET", "/devices/" + deviceId)).contains("Description"));
+
+    expectError(call("PUT", "/devices/device-neverissued", "{}"), 404, "ResourceNotFoundException");
 }
 
 TEST_F(DeviceApiTest, AnUnknownOperationSaysWhatThereIs)
 {
-    const HttpResponse response = call("DELETE", "/devices/device-x");
+    const HttpResponse response = call("PATCH", "/devices/device-x");
     expectError(response, 400, "ValidationException");
     EXPECT_EQ(body(response)["Reason"], "UNKNOWN_OPERATION");
 }
