@@ -141,11 +141,11 @@ tl::expected<ListQuery, ApiError> parseListQuery(std::string_view rawQuery)
         const std::string& text = found->second;
         std::size_t value = 0;
         const auto [end, problem] = std::from_chars(text.data(), text.data() + text.size(), value);
-        if (text.empty() || problem != std::errc() || end != text.data() + text.size() || value < 1
+        if (text.empty() || problem != std::errc() || end != text.data() + text.size()
             || value > kDefaultListPageSize)
             errors.push_back(
-                { "MaxResults", "must be a whole number from 1 to 25, got '" + text.substr(0, 32) + "'" });
-        else
+                { "MaxResults", "must be a whole number from 0 to 25, got '" + text.substr(0, 32) + "'" });
+        else if (value > 0) // the model allows 0 (MaxSize25: min 0); it asks for the default page
             query.maxResults = value;
     }
     if (const auto found = parameters.find("NextToken"); found != parameters.end()) {

@@ -465,9 +465,9 @@ TEST_F(DeviceApiTest, ListDevicesRefusesValuesOutsideTheModel)
         fields.insert(field["Name"]);
     EXPECT_EQ(fields, (std::set<std::string> { "MaxResults", "SortOrder" }));
 
-    for (const std::string& query : std::vector<std::string> { "MaxResults=0", "MaxResults=-1",
-             "MaxResults=2x", "SortBy=SIZE", "DeviceAggregatedStatusFilter=SLEEPING",
-             "NextToken=", "NextToken=zz", "NextToken=7b7d", "NextToken=" + std::string(4097, 'a') }) {
+    for (const std::string& query : std::vector<std::string> { "MaxResults=-1", "MaxResults=2x",
+             "SortBy=SIZE", "DeviceAggregatedStatusFilter=SLEEPING", "NextToken=", "NextToken=zz",
+             "NextToken=7b7d", "NextToken=" + std::string(4097, 'a') }) {
         const HttpResponse refused = call("GET", "/devices?" + query);
         expectError(refused, 400, "ValidationException");
         EXPECT_EQ(body(refused)["Reason"], "FIELD_VALIDATION_FAILED") << query;
@@ -495,6 +495,8 @@ TEST_F(DeviceApiTest, ListDevicesPagesOverTiesByDeviceIdAndRefusesAForeignToken)
     for (const auto& [at, id] : created)
         newestFirst.push_back(id);
     EXPECT_EQ(listedIds("MaxResults=1"), newestFirst);
+    // 0 is in the model's range (MaxSize25: 0 to 25) and asks for the default page.
+    EXPECT_EQ(listedIds("MaxResults=0"), newestFirst);
     // Every device has the same status: the order is DeviceId's.
     EXPECT_EQ(listedIds("SortBy=DEVICE_AGGREGATED_STATUS&MaxResults=4"), byId);
 
