@@ -67,7 +67,7 @@ tl::expected<issuer::IssuedDevice, ApiError> provisionDevice(registry::Registry&
     if (*existing && !policy.replaceExisting)
         return tl::unexpected(conflictFor(**existing, policy));
 
-    auto device = issuer::issueDevice(*request, authority, scope, now);
+    auto device = issuer::issueDevice(*request, authority, scope, now, policy.enrollment);
     if (!device && device.error().reason == ReasonCode::ManifestInvalid)
         return tl::unexpected(fieldValidationError({ { device.error().where, device.error().message } }));
     if (!device)

@@ -32,6 +32,8 @@ struct DeviceApiSettings {
     std::filesystem::path registryPath;
     std::size_t registryConnections = 4;
     std::size_t maxBodyBytes = 256 * 1024;
+    // serve --public-url: the Enrollment member of every manifest (DESIGN.md section 10).
+    std::optional<manifest::Enrollment> enrollment {};
 };
 
 class DeviceApi {
