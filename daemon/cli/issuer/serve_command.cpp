@@ -187,9 +187,8 @@ void registerServeCommand(CLI::App& app, int& exitCode)
         "https://HOST[:PORT] devices reach this service at; put into every manifest as where to enrol "
         "(needs --tls-cert)");
     command->add_option("--enroll-server-ca", options->enrollServerCa,
-        "Certificate(s) --tls-cert chains to, pinned in the manifests (PEM, at most 16 KiB; default: the "
-        "last "
-        "certificate of --tls-cert)");
+        "Certificate(s) --tls-cert chains to, pinned in the manifests (PEM, at most 16 KiB; default: "
+        "the last certificate of --tls-cert)");
     command->add_option("--max-connections", options->maxConnections, "Concurrent connections at most")
         ->capture_default_str()
         ->check(CLI::Range(1u, 10000u));
