@@ -239,6 +239,83 @@ TEST_F(Cli, UsageErrorsExitTwoAndAreJudgedBeforeTheBody)
     EXPECT_NE(cli({ "create-device", "--help" }).out.find("Example"), std::string::npos);
 }
 
+TEST_F(Cli, EnrollFlagsPutWhereToEnrolIntoTheManifestAndInspectShowsIt)
+{
+    const auto created = createDevice(kStaticRequest,
+        { "--out", out, "--enroll-url", "https://issuer.example:8443", "--enroll-server-ca",
+            ca + "/root.pem" });
+    ASSERT_EQ(created.exitCode, 0) << created.out << created.err;
+    const std::string archive = out + "/certificates-omni_cam-01.zip";
+
+    const auto inspected = inspect(archive);
+    ASSERT_EQ(inspected.exitCode, 0) << inspected.out;
+    const auto enrollment = json(inspected)["Enrollment"];
+    EXPECT_EQ(enrollment["Url"], "https://issuer.example:8443");
+    ASSERT_EQ(enrollment["ServerCaCertificates"].size(), 1U) << enrollment;
+    const auto root = trust::TrustAnchors::fromPem({ { "root.pem", readFile(ca + "/root.pem") } });
+    ASSERT_TRUE(root);
+    const X509* rootCertificate = root->certificates().front().get();
+    EXPECT_EQ(enrollment["ServerCaCertificates"][0]["Subject"], trust::subjectName(rootCertificate));
+    EXPECT_EQ(enrollment["ServerCaCertificates"][0]["NotAfter"],
+        time::formatRfc3339(trust::validityOf(rootCertificate).notAfter));
+
+    // For people: the URL and the subject, never the PEM.
+    const auto text = cli({ "inspect", archive, "--trust-anchor", ca + "/root.pem" });
+    EXPECT_EQ(text.exitCode, 0) << text.out;
+    EXPECT_NE(text.out.find("Enrol at    https://issuer.example:8443\n"), std::string::npos) << text.out;
+    EXPECT_NE(
+        text.out.find("Server CA   " + trust::subjectName(rootCertificate) + " (until "), std::string::npos)
+        << text.out;
+    EXPECT_EQ(text.out.find("BEGIN CERTIFICATE"), std::string::npos) << text.out;
+
+    // Without the flags the manifest has no member, and inspect says null.
+    ASSERT_EQ(createDevice(R"({"Name":"cam-02"})", { "--out", out }).exitCode, 0);
+    const auto plain = json(inspect(out + "/certificates-omni_cam-02.zip"));
+    EXPECT_TRUE(plain.contains("Enrollment") && plain["Enrollment"].is_null()) << plain;
+    EXPECT_EQ(cli({ "inspect", out + "/certificates-omni_cam-02.zip", "--trust-anchor", ca + "/root.pem" })
+                  .out.find("Enrol at"),
+        std::string::npos);
+}
+
+TEST_F(Cli, EnrollFlagsGoTogetherAndAreJudgedBeforeAnythingIsWritten)
+{
+    const std::string registry = ca + "/registry.sqlite";
+    const auto onlyUrl
+        = createDevice(kStaticRequest, { "--out", out, "--enroll-url", "https://issuer.example" });
+    EXPECT_EQ(onlyUrl.exitCode, 2);
+    EXPECT_NE(onlyUrl.err.find("--enroll-url needs --enroll-server-ca"), std::string::npos) << onlyUrl.err;
+    const auto onlyCa
+        = createDevice(kStaticRequest, { "--out", out, "--enroll-server-ca", ca + "/root.pem" });
+    EXPECT_EQ(onlyCa.exitCode, 2);
+    EXPECT_NE(onlyCa.err.find("--enroll-server-ca needs --enroll-url"), std::string::npos) << onlyCa.err;
+
+    struct Refused {
+        std::string url;
+        std::string serverCa;
+        std::string messagePart;
+    };
+    const std::vector<Refused> cases = {
+        { "http://issuer.example", ca + "/root.pem", "--enroll-url: Enrollment.Url must use https" },
+        { "https://issuer.example?fleet=1", ca + "/root.pem", "Enrollment.Url must not have a query" },
+        { "https://admin:pw@issuer.example", ca + "/root.pem", "Enrollment.Url must not hold userinfo" },
+        { "https://issuer.example:99999", ca + "/root.pem", "Enrollment.Url has the port '99999'" },
+        { "https://issuer.example", ca + "/root.key",
+            "--enroll-server-ca: Enrollment.ServerCa must be one or more PEM" },
+        { "https://issuer.example", directory / "absent.pem", "--enroll-server-ca: cannot read" },
+    };
+    for (const auto& refused : cases) {
+        SCOPED_TRACE(refused.url + " " + refused.serverCa);
+        // An invalid body too: usage is judged first.
+        const auto result = createDevice(
+            "{", { "--out", out, "--enroll-url", refused.url, "--enroll-server-ca", refused.serverCa });
+        EXPECT_EQ(result.exitCode, 2) << result.out << result.err;
+        EXPECT_TRUE(result.out.empty()) << result.out;
+        EXPECT_NE(result.err.find(refused.messagePart), std::string::npos) << result.err;
+    }
+    EXPECT_TRUE(std::filesystem::is_empty(out));
+    EXPECT_FALSE(std::filesystem::exists(registry));
+}
+
 TEST_F(Cli, InspectOfMissingOrNonRegularFilesIsArchiveNotFound)
 {
     const auto missing = inspect(directory / "certificates-omni_cam-01.zip");

@@ -8,6 +8,9 @@
 namespace omni::cli {
 namespace {
 
+// A ServerCa of 16 KiB may hold a dozen certificates; a terminal needs the first few.
+constexpr std::size_t kShownServerCaCertificates = 3;
+
 std::string describeEthernet(const std::optional<manifest::EthernetPayload>& payload, bool isEthernet0)
 {
     if (!payload)
@@ -52,6 +55,20 @@ std::string verdictText(const verify::Outcome& outcome, time::UnixTime now)
         for (const auto& server : networking->ntp->servers)
             out << " " << text::printable(server);
         out << "\n";
+    }
+    if (const auto& enrollment = accepted.manifest.enrollment) {
+        // Where to enrol (section 10): the URL and what the server must chain
+        // to, by subject and expiry; never the PEM itself.
+        out << "  Enrol at    " << text::printable(enrollment->url) << "\n";
+        const auto& certificates = enrollment->serverCaCertificates;
+        for (std::size_t index = 0; index < certificates.size() && index < kShownServerCaCertificates;
+             ++index)
+            out << (index == 0 ? "  Server CA   " : "              ")
+                << text::printable(certificates[index].subject) << " (until "
+                << time::formatRfc3339(certificates[index].notAfter) << ")\n";
+        if (certificates.size() > kShownServerCaCertificates)
+            out << "              and " << certificates.size() - kShownServerCaCertificates << " more ("
+                << certificates.size() << " certificates)\n";
     }
     out << "  SHA-256     " << accepted.sha256 << "\n";
     return out.str();

@@ -28,6 +28,8 @@ struct CreateDeviceOptions {
     std::string chain;
     std::string outDirectory;
     std::string registry;
+    std::string enrollUrl;
+    std::string enrollServerCa;
     bool replace = false;
     issuer::ArnScope scope;
 };
@@ -44,6 +46,7 @@ int printApiError(const nlohmann::json& body)
 // directory and registry must all be usable first.
 struct PreparedIssuer {
     issuer::IssuingAuthority authority;
+    std::optional<manifest::Enrollment> enrollment;
     registry::Registry registry;
 };
 
@@ -55,6 +58,19 @@ CliResult<PreparedIssuer> prepareIssuer(const CreateDeviceOptions& options)
     if (!options.outDirectory.empty() && !std::filesystem::is_directory(options.outDirectory))
         return tl::unexpected(
             UsageError { "--out " + options.outDirectory + " is not a directory; create it first" });
+    // Section 10: the manifest says where to enrol only with both halves.
+    if (options.enrollUrl.empty() != options.enrollServerCa.empty())
+        return tl::unexpected(UsageError { options.enrollUrl.empty()
+                ? "--enroll-server-ca needs --enroll-url URL: the https URL devices enrol at"
+                : "--enroll-url needs --enroll-server-ca PEM: the certificate(s) the issuer's TLS server "
+                  "certificate chains to" });
+    std::optional<manifest::Enrollment> enrollment;
+    if (!options.enrollUrl.empty()) {
+        auto loaded = serve::loadEnrollment("--enroll-url", options.enrollUrl, options.enrollServerCa);
+        if (!loaded)
+            return tl::unexpected(UsageError { loaded.error().message });
+        enrollment = std::move(*loaded);
+    }
 
     const std::filesystem::path registryPath = !options.registry.empty()
         ? std::filesystem::path(options.registry)
@@ -62,7 +78,7 @@ CliResult<PreparedIssuer> prepareIssuer(const CreateDeviceOptions& options)
     auto registry = registry::Registry::open(registryPath);
     if (!registry)
         return tl::unexpected(UsageError { "--registry: " + registry.error().message });
-    return PreparedIssuer { std::move(*authority), std::move(*registry) };
+    return PreparedIssuer { std::move(*authority), std::move(enrollment), std::move(*registry) };
 }
 
 int runCreateDevice(const CreateDeviceOptions& options)
@@ -78,6 +94,7 @@ int runCreateDevice(const CreateDeviceOptions& options)
     policy.replaceExisting = options.replace;
     policy.nameMustFitFileName = !options.outDirectory.empty();
     policy.conflictAdvice = " in " + prepared->registry.path().string() + "; use --replace to issue it again";
+    policy.enrollment = prepared->enrollment;
     // The archive is written before the registry commits: a failed write
     // leaves neither a file nor a record.
     std::filesystem::path written;
@@ -122,6 +139,11 @@ void registerCreateDeviceCommand(CLI::App& app, int& exitCode)
     command->add_option("--registry", options->registry,
         "SQLite registry of issued devices (default: registry.sqlite beside --ca-cert)");
     command->add_flag("--replace", options->replace, "Issue again for a Name already in the registry");
+    command->add_option("--enroll-url", options->enrollUrl,
+        "Where the device enrols (https://HOST[:PORT]), put into the manifest; needs --enroll-server-ca");
+    command->add_option("--enroll-server-ca", options->enrollServerCa,
+        "Certificate(s) the issuer's TLS server certificate chains to (PEM, at most 16 KiB); needs "
+        "--enroll-url");
     command->add_option("--partition", options->scope.partition, "ARN partition")->capture_default_str();
     command->add_option("--region", options->scope.region, "ARN region")->capture_default_str();
     command->add_option("--account-id", options->scope.accountId, "ARN account ID (12 digits)")

@@ -32,6 +32,8 @@ struct ServeOptions {
     std::string credentials;
     std::string tlsCertificate;
     std::string tlsKey;
+    std::string publicUrl;
+    std::string enrollServerCa;
     std::int64_t maxDevices = -1; // none
     unsigned maxConnections = 64;
     unsigned idleTimeoutSeconds = 15;
@@ -62,6 +64,14 @@ int runServe(const ServeOptions& options)
         return usage("--listen " + options.listen
             + " is not a loopback address, and plain HTTP would carry device keys over the network: give "
               "--tls-cert and --tls-key, or listen on 127.0.0.1 / [::1]");
+    // Section 10: devices enrol over TLS, authenticated by the manifest's ServerCa.
+    if (!options.publicUrl.empty() && !tls)
+        return usage("--public-url " + options.publicUrl
+            + " needs --tls-cert and --tls-key: devices enrol only over HTTPS, authenticated by the "
+              "certificate the manifest pins");
+    if (!options.enrollServerCa.empty() && options.publicUrl.empty())
+        return usage("--enroll-server-ca is what --public-url's server chains to; give --public-url "
+                     "https://HOST[:PORT] too");
 
     auto authority = serve::loadIssuingAuthority({ options.caCertificate, options.caKey, options.chain });
     if (!authority)
@@ -79,6 +89,14 @@ int runServe(const ServeOptions& options)
             return usage(loaded.error().message);
         tlsMaterial = std::move(*loaded);
     }
+    std::optional<manifest::Enrollment> enrollment;
+    if (!options.publicUrl.empty()) {
+        auto loaded = serve::loadEnrollment(
+            "--public-url", options.publicUrl, options.enrollServerCa, tlsMaterial->certificatePem);
+        if (!loaded)
+            return usage(loaded.error().message);
+        enrollment = std::move(*loaded);
+    }
 
     serve::HttpServerOptions serverOptions;
     serverOptions.listen = *listen;
@@ -94,6 +112,7 @@ int runServe(const ServeOptions& options)
         serverOptions.threads, serverOptions.maxBodyBytes, options.timing };
     if (options.maxDevices >= 0)
         settings.maxDevices = options.maxDevices;
+    settings.enrollment = enrollment;
     const std::size_t keyCount = credentials->size();
     serve::DeviceApi api(std::move(settings), std::move(*credentials));
 
@@ -120,7 +139,7 @@ int runServe(const ServeOptions& options)
         + "/devices (region " + options.scope.region + ", " + std::to_string(keyCount)
         + (keyCount == 1 ? " access key" : " access keys") + ", registry " + options.database
         + (options.maxDevices >= 0 ? ", at most " + std::to_string(options.maxDevices) + " devices" : "")
-        + ")");
+        + (enrollment ? ", manifests say enrol at " + enrollment->url : "") + ")");
 
     int received = 0;
     while (sigwait(&stopSignals, &received) != 0) { }
@@ -176,6 +195,12 @@ void registerServeCommand(CLI::App& app, int& exitCode)
         ->check(CLI::Range(std::int64_t { 0 }, std::int64_t { 24 * 3600 }));
     command->add_option("--tls-cert", options->tlsCertificate, "TLS certificate chain (PEM), leaf first");
     command->add_option("--tls-key", options->tlsKey, "TLS private key (PEM)");
+    command->add_option("--public-url", options->publicUrl,
+        "https://HOST[:PORT] devices reach this service at; put into every manifest as where to enrol "
+        "(needs --tls-cert)");
+    command->add_option("--enroll-server-ca", options->enrollServerCa,
+        "Certificate(s) --tls-cert chains to, pinned in the manifests (PEM, at most 16 KiB; default: "
+        "the last certificate of --tls-cert)");
     command->add_option("--max-connections", options->maxConnections, "Concurrent connections at most")
         ->capture_default_str()
         ->check(CLI::Range(1u, 10000u));

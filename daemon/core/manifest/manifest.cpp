@@ -208,6 +208,8 @@ constexpr StringRule kDeviceIdRule { 1, 64, Pattern::Name };
 constexpr StringRule kArnRule { 1, 255, Pattern::Unconstrained };
 // ConnectionType: an enum, judged by value after the type check.
 constexpr StringRule kEnumRule { 0, SIZE_MAX, Pattern::Unconstrained };
+// Enrollment.Url and .ServerCa: judged by their own rules (enrollment.hpp) after the type check.
+constexpr StringRule kEnrollmentRule { 0, SIZE_MAX, Pattern::Unconstrained };
 constexpr std::size_t kMaxTags = 50;
 constexpr std::size_t kMaxNtpServers = 5;
 
@@ -467,6 +469,36 @@ public:
         result.ethernet1 = ethernet(*value, path, "Ethernet1");
         result.ntp = ntp(*value, path);
         noteUnknownMembers(*value, path, { "Ethernet0", "Ethernet1", "Ntp" });
+        return result;
+    }
+
+    // Section 10: {"Url": ..., "ServerCa": ...}. Unknown members are ignored
+    // (noted), as everywhere else in the manifest.
+    std::optional<Enrollment> enrollment(const json& parent, const std::string& parentPath)
+    {
+        const json* value = object(parent, parentPath, "Enrollment", false);
+        if (value == nullptr) {
+            return std::nullopt;
+        }
+        const std::string path = memberPath(parentPath, "Enrollment");
+        Enrollment result;
+        if (auto url = string(*value, path, "Url", true, kEnrollmentRule)) {
+            if (auto problem = enrollmentUrlProblem(*url)) {
+                report(memberPath(path, "Url"), std::move(*problem));
+            } else {
+                result.url = std::move(*url);
+            }
+        }
+        if (auto serverCa = string(*value, path, "ServerCa", true, kEnrollmentRule)) {
+            auto certificates = parseServerCa(*serverCa);
+            if (!certificates) {
+                report(memberPath(path, "ServerCa"), std::move(certificates.error()));
+            } else {
+                result.serverCa = std::move(*serverCa);
+                result.serverCaCertificates = std::move(*certificates);
+            }
+        }
+        noteUnknownMembers(*value, path, { "ServerCa", "Url" });
         return result;
     }
 
@@ -821,9 +853,10 @@ Result<Manifest> parseManifestUnchecked(std::string_view bytes)
         }
     }
     manifest.request.networking = validator.networking(document, root);
+    manifest.enrollment = validator.enrollment(document, root);
     validator.noteUnknownMembers(document, root,
         { "FormatVersion", "Name", "DeviceId", "Arn", "IotThingName", "Description", "Tags", "CreatedAt",
-            "NetworkingConfiguration" });
+            "NetworkingConfiguration", "Enrollment" });
 
     if (!validator.errors().empty()) {
         const FieldError& first = validator.errors().front();
@@ -890,6 +923,23 @@ Result<Manifest> parseManifest(std::string_view bytes)
     }
 }
 
+tl::expected<Enrollment, FieldError> makeEnrollment(std::string url, std::string serverCa)
+{
+    if (auto problem = enrollmentUrlProblem(url)) {
+        return tl::unexpected(FieldError { "Enrollment.Url", std::move(*problem) });
+    }
+    auto certificates = parseServerCa(serverCa);
+    if (!certificates) {
+        return tl::unexpected(FieldError { "Enrollment.ServerCa", std::move(certificates.error()) });
+    }
+    return Enrollment { std::move(url), std::move(serverCa), std::move(*certificates) };
+}
+
+nlohmann::json toJson(const Enrollment& enrollment)
+{
+    return json { { "ServerCa", enrollment.serverCa }, { "Url", enrollment.url } };
+}
+
 nlohmann::json toJson(const NetworkingConfiguration& networking)
 {
     json result = json::object();
@@ -924,6 +974,10 @@ nlohmann::json toJson(const Manifest& manifest)
     }
     if (manifest.request.networking) {
         result["NetworkingConfiguration"] = toJson(*manifest.request.networking);
+    }
+    // Absent stays absent: a manifest without the member re-encodes to the same bytes.
+    if (manifest.enrollment) {
+        result["Enrollment"] = toJson(*manifest.enrollment);
     }
     return result;
 }

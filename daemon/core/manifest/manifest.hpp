@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
 
+#include "daemon/core/manifest/enrollment.hpp"
 #include "daemon/core/result.hpp"
 
 namespace omni::manifest {
@@ -69,6 +70,7 @@ struct Manifest {
     std::string arn;
     std::string iotThingName;
     std::optional<std::string> createdAt;
+    std::optional<Enrollment> enrollment; // section 10: where to enrol
     std::vector<std::string> unknownKeys; // ignored; the caller may log them at debug
 };
 
@@ -87,9 +89,16 @@ tl::expected<nlohmann::json, std::string> parseStrictJsonText(std::string_view b
 // whose message names the first offending field path (also in Error::where).
 Result<Manifest> parseManifest(std::string_view bytes);
 
+// The Enrollment member from the issuer's flags (create-device --enroll-url
+// and --enroll-server-ca, serve --public-url), judged by the manifest's own
+// rules before anything is issued: the member with its summaries, or the
+// first field that breaks a rule (path Enrollment.Url or Enrollment.ServerCa).
+tl::expected<Enrollment, FieldError> makeEnrollment(std::string url, std::string serverCa);
+
 // Canonical JSON of the model (exactly the request shape; parsed helper
 // fields are not emitted). Used to write manifests, status.json and --json.
 nlohmann::json toJson(const NetworkingConfiguration& networking);
+nlohmann::json toJson(const Enrollment& enrollment); // {"ServerCa", "Url"}
 nlohmann::json toJson(const Manifest& manifest);
 
 std::string_view toString(ConnectionType type);

@@ -422,6 +422,31 @@ Result<CertificatePath> verifyChain(const Credentials& credentials, const TrustA
     return path;
 }
 
+std::string subjectName(const X509* certificate)
+{
+    return nameToString(certificate != nullptr ? X509_get_subject_name(certificate) : nullptr);
+}
+
+tl::expected<std::vector<X509Ptr>, std::string> parseCertificatesPem(std::string_view pem)
+{
+    auto blocks = pem::splitBlocks(pem);
+    if (!blocks) {
+        return tl::unexpected(blocks.error());
+    }
+    if (blocks->empty()) {
+        return tl::unexpected(std::string("holds no PEM certificate ('-----BEGIN CERTIFICATE-----')"));
+    }
+    std::vector<X509Ptr> certificates;
+    for (const pem::Block& block : *blocks) {
+        auto certificate = pem::certificateFromBlock(block);
+        if (!certificate) {
+            return tl::unexpected(certificate.error());
+        }
+        certificates.push_back(std::move(*certificate));
+    }
+    return certificates;
+}
+
 Validity validityOf(const X509* certificate)
 {
     Validity validity;

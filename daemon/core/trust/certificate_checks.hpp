@@ -81,6 +81,16 @@ Result<void> checkValidity(const CertificatePath& path, time::UnixTime now, std:
 // The subject commonName, or nullopt when there is not exactly one.
 std::optional<std::string> commonName(const X509* certificate);
 
+// The subject in RFC 2253 form (control characters escaped, long names
+// clipped), for messages and for what inspect shows.
+std::string subjectName(const X509* certificate);
+
+// One or more PEM certificates and nothing else but blank lines, each a
+// complete X.509 certificate (the rules of chain.pem). The error says which
+// block (by line) and what is wrong, without a subject: the caller names the
+// source.
+tl::expected<std::vector<X509Ptr>, std::string> parseCertificatesPem(std::string_view pem);
+
 // Check 19: MANIFEST_DIGEST_MISMATCH unless the extension is present, is a DER
 // OCTET STRING of 32 bytes, and equals SHA-256(manifestBytes).
 Result<void> checkManifestDigest(const X509* provisioningCertificate, std::string_view manifestBytes);

@@ -27,6 +27,18 @@ nlohmann::json verdictJson(const Outcome& outcome, const std::string& acceptMess
         json["NetworkingConfiguration"] = manifest::toJson(*facts.manifest->request.networking);
     else
         json["NetworkingConfiguration"] = nullptr;
+    // Section 10's member as a script checks it: the URL and which
+    // certificates are pinned, not the PEM itself (it stays in the archive).
+    if (facts.manifest && facts.manifest->enrollment) {
+        const auto& enrollment = *facts.manifest->enrollment;
+        nlohmann::json certificates = nlohmann::json::array();
+        for (const auto& certificate : enrollment.serverCaCertificates)
+            certificates.push_back({ { "Subject", certificate.subject },
+                { "NotAfter", time::formatRfc3339(certificate.notAfter) } });
+        json["Enrollment"] = { { "Url", enrollment.url }, { "ServerCaCertificates", certificates } };
+    } else {
+        json["Enrollment"] = nullptr;
+    }
     return json;
 }
 

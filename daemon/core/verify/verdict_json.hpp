@@ -8,7 +8,9 @@
 
 namespace omni::verify {
 
-// {"Verdict", "Reason", "Message", "Name", "DeviceId", "NotBefore", "NotAfter", "NetworkingConfiguration"}
+// {"Verdict", "Reason", "Message", "Name", "DeviceId", "NotBefore", "NotAfter", "NetworkingConfiguration",
+//  "Enrollment"}: Enrollment (section 10) is null or {"Url", "ServerCaCertificates": [{"Subject",
+//  "NotAfter"}]}.
 nlohmann::json verdictJson(const Outcome& outcome, const std::string& acceptMessage);
 
 } // namespace omni::verify

@@ -90,7 +90,7 @@ Result<CaMaterial> makeCertificateAuthority(time::UnixTime now, const std::strin
 }
 
 Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, const IssuingAuthority& authority,
-    const ArnScope& scope, time::UnixTime now)
+    const ArnScope& scope, time::UnixTime now, const std::optional<manifest::Enrollment>& enrollment)
 {
     IssuedDevice device;
     device.name = request.name;
@@ -107,8 +107,12 @@ Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, cons
     manifestModel.arn = device.arn;
     manifestModel.iotThingName = device.iotThingName;
     manifestModel.createdAt = time::formatRfc3339(now);
+    manifestModel.enrollment = enrollment;
     device.manifest = text::dumpJson(manifest::toJson(manifestModel), 2) + "\n";
     if (auto reread = manifest::parseManifest(device.manifest); !reread) {
+        // An Enrollment the caller did not check with makeEnrollment: its own field.
+        if (reread.error().where.starts_with("Enrollment"))
+            return tl::unexpected(reread.error());
         Error error = reread.error();
         // Only the size can fail here (the request was validated): name the
         // request fields that make it large.

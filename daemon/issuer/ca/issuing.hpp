@@ -3,6 +3,7 @@
 // ProvisionDevice (`create-device`): request in, archive and response out.
 // Pure apart from the randomness of keys and identifiers; files, the registry
 // and the clock belong to the caller.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,9 +64,10 @@ std::string newDeviceId();
 // checked with the device's own parser before anything is signed, so the
 // issuer never produces an archive its devices refuse: MANIFEST_INVALID
 // (e.g. a request whose Tags make manifest.json exceed 64 KiB), with
-// Error::where naming the request field to change.
+// Error::where naming the request field to change. `enrollment`, when given,
+// becomes the manifest's Enrollment member (section 10), bound like the rest.
 Result<IssuedDevice> issueDevice(const manifest::ProvisionRequest& request, const IssuingAuthority& authority,
-    const ArnScope& scope, time::UnixTime now);
+    const ArnScope& scope, time::UnixTime now, const std::optional<manifest::Enrollment>& enrollment = {});
 
 // The ProvisionDevice response body (the seed's Response Syntax).
 nlohmann::json provisionResponse(const IssuedDevice& device);

@@ -58,19 +58,47 @@ Result<TlsMaterial> loadTlsMaterial(const std::string& certificatePath, const st
     auto certificateText = readPem(certificatePath, "--tls-cert", "the TLS certificate");
     if (!certificateText)
         return tl::unexpected(certificateText.error());
-    auto certificate = trust::loadCertificatePem(*certificateText, certificatePath);
-    if (!certificate)
-        return tl::unexpected(usage("--tls-cert: " + certificate.error().message));
+    // The leaf first, then any intermediates (the HTTP library sends them all).
+    auto certificates = trust::parseCertificatesPem(*certificateText);
+    if (!certificates)
+        return tl::unexpected(usage("--tls-cert: " + certificatePath + ": " + certificates.error()));
     auto keyText = readPem(keyPath, "--tls-key", "the TLS key");
     if (!keyText)
         return tl::unexpected(keyText.error());
     auto key = trust::loadPrivateKeyPem(*keyText, keyPath);
     if (!key)
         return tl::unexpected(usage("--tls-key: " + key.error().message));
-    if (!trust::keyMatchesCertificate(certificate->get(), key->get()))
+    if (!trust::keyMatchesCertificate(certificates->front().get(), key->get()))
         return tl::unexpected(usage("--tls-key " + keyPath
             + " is not the key of the first certificate in --tls-cert " + certificatePath));
     return TlsMaterial { std::move(*certificateText), std::move(*keyText) };
+}
+
+Result<manifest::Enrollment> loadEnrollment(const std::string& urlFlag, const std::string& url,
+    const std::string& serverCaPath, const std::string& tlsCertificatePem)
+{
+    std::string serverCa;
+    if (!serverCaPath.empty()) {
+        auto text = readPem(serverCaPath, "--enroll-server-ca",
+            "the certificate(s) the issuer's TLS server certificate chains to");
+        if (!text)
+            return tl::unexpected(text.error());
+        serverCa = std::move(*text);
+    } else {
+        // Re-encoded, so the manifest holds exactly one clean PEM block.
+        auto certificates = trust::parseCertificatesPem(tlsCertificatePem);
+        if (!certificates)
+            return tl::unexpected(usage("--tls-cert: " + certificates.error()));
+        serverCa = trust::certificateToPem(certificates->back().get());
+    }
+    auto enrollment = manifest::makeEnrollment(url, std::move(serverCa));
+    if (!enrollment) {
+        const bool isUrl = enrollment.error().path == "Enrollment.Url";
+        const std::string flag = isUrl ? urlFlag : serverCaPath.empty() ? "--tls-cert" : "--enroll-server-ca";
+        return tl::unexpected(
+            usage(flag + ": " + enrollment.error().path + " " + enrollment.error().message));
+    }
+    return std::move(*enrollment);
 }
 
 } // namespace omni::serve

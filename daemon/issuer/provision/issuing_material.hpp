@@ -25,7 +25,17 @@ struct TlsMaterial {
     std::string keyPem;
 };
 
-// Checked with OpenSSL (parses, key matches) before it is handed to the HTTP library.
+// Checked with OpenSSL (every certificate parses, the key matches the first)
+// before it is handed to the HTTP library.
 Result<TlsMaterial> loadTlsMaterial(const std::string& certificatePath, const std::string& keyPath);
+
+// The manifest's Enrollment member (DESIGN.md section 10) from the flags:
+// `url` as given to `urlFlag` (--enroll-url, --public-url); ServerCa from the
+// file serverCaPath (--enroll-server-ca) or, when that is empty, the last
+// certificate of tlsCertificatePem (serve's --tls-cert: the leaf itself,
+// pinned, when it holds only the leaf). Judged by the manifest's rules;
+// errors start with the flag.
+Result<manifest::Enrollment> loadEnrollment(const std::string& urlFlag, const std::string& url,
+    const std::string& serverCaPath, const std::string& tlsCertificatePem = {});
 
 } // namespace omni::serve

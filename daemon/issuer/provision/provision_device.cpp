@@ -22,8 +22,8 @@ ApiError quotaFor(std::int64_t maxDevices)
 
 } // namespace
 
-registry::DeviceRecord recordFor(
-    const issuer::IssuedDevice& device, const manifest::ProvisionRequest& request)
+registry::DeviceRecord recordFor(const issuer::IssuedDevice& device,
+    const manifest::ProvisionRequest& request, const std::optional<manifest::Enrollment>& enrollment)
 {
     registry::DeviceRecord record;
     record.deviceId = device.deviceId;
@@ -37,6 +37,8 @@ registry::DeviceRecord recordFor(
     record.createdAt = device.createdAt;
     record.certificateNotAfter = device.certificateNotAfter;
     record.provisioningCertificateSerial = device.certificateSerial;
+    // Section 10: a device issued without an endpoint is NOT_AVAILABLE, never FAILED.
+    record.enrollmentUrl = enrollment ? enrollment->url : std::string();
     return record;
 }
 
@@ -68,7 +70,7 @@ tl::expected<issuer::IssuedDevice, ApiError> provisionDevice(registry::Registry&
     if (*existing && !policy.replaceExisting)
         return tl::unexpected(conflictFor(**existing, policy));
 
-    auto device = issuer::issueDevice(*request, authority, scope, now);
+    auto device = issuer::issueDevice(*request, authority, scope, now, policy.enrollment);
     if (!device && device.error().reason == ReasonCode::ManifestInvalid)
         return tl::unexpected(fieldValidationError({ { device.error().where, device.error().message } }));
     if (!device)
@@ -93,7 +95,7 @@ tl::expected<issuer::IssuedDevice, ApiError> provisionDevice(registry::Registry&
     if (*existing)
         if (auto removed = registry.removeByName(request->name); !removed)
             return tl::unexpected(internalServerError(removed.error().message));
-    if (auto inserted = registry.insert(recordFor(*device, *request)); !inserted)
+    if (auto inserted = registry.insert(recordFor(*device, *request, policy.enrollment)); !inserted)
         return tl::unexpected(internalServerError(inserted.error().message));
     if (hooks.beforeCommit)
         if (auto done = hooks.beforeCommit(*device); !done)

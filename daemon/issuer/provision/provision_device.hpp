@@ -26,6 +26,10 @@ struct ProvisionPolicy {
     bool nameMustFitFileName = false;
     // Appended to the ConflictException message ("; use --replace to issue it again").
     std::string conflictAdvice;
+    // serve --public-url, create-device --enroll-url: the Enrollment member
+    // of every manifest issued (DESIGN.md section 10), already checked with
+    // manifest::makeEnrollment.
+    std::optional<manifest::Enrollment> enrollment;
 };
 
 struct ProvisionHooks {

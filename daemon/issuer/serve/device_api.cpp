@@ -312,6 +312,7 @@ HttpResponse DeviceApi::provision(const HttpRequest& request, std::int64_t now)
         return errorResponse(internalServerError(registry.error().message));
     ProvisionPolicy policy;
     policy.maxDevices = settings_.maxDevices;
+    policy.enrollment = settings_.enrollment;
     auto device
         = provisionDevice(**registry, settings_.authority, settings_.scope, request.body, policy, now);
     if (!device) {

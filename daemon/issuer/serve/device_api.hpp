@@ -38,6 +38,8 @@ struct DeviceApiSettings {
     std::size_t registryConnections = 4;
     std::size_t maxBodyBytes = 256 * 1024;
     registry::FleetTiming timing; // serve --offline-after, --enroll-grace
+    // serve --public-url: the Enrollment member of every manifest (DESIGN.md section 10).
+    std::optional<manifest::Enrollment> enrollment {};
 };
 
 class DeviceApi {

@@ -22,8 +22,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/core/archive/zip_reader.hpp"
 #include "daemon/core/digest/digest.hpp"
 #include "daemon/core/time/time.hpp"
+#include "daemon/core/trust/certificate_checks.hpp"
 #include "daemon/issuer/serve/sigv4.hpp"
 #include "tests/support/archive_factory.hpp"
 #include "tests/support/process.hpp"
@@ -520,6 +522,84 @@ TEST_F(ServeWithAwsCli, TlsWithAConfiguredCertificate)
             "--ca-key", *shared / "ca/issuing.key", "--db", database, "--credentials", *shared / "keys" });
     EXPECT_EQ(refused.exitCode, 2);
     EXPECT_NE(refused.err.find("loopback"), std::string::npos) << refused.err;
+}
+
+TEST_F(ServeWithAwsCli, PublicUrlPutsWhereToEnrolIntoEveryManifest)
+{
+    const std::string openssl = findProgram("openssl", "/usr/bin/openssl");
+    if (openssl.empty())
+        GTEST_SKIP() << "openssl(1) is not installed to make the test's TLS certificates";
+    // A TLS CA and a leaf it signs; --tls-cert holds the chain, leaf first, so
+    // the default ServerCa is the CA (the last certificate of the file).
+    const std::string tlsCa = directory / "tls-ca.pem";
+    const std::string tlsCaKey = directory / "tls-ca.key";
+    const std::string request = directory / "tls.csr";
+    const std::string leaf = directory / "tls-leaf.pem";
+    const std::string key = directory / "tls.key";
+    const std::string chain = directory / "tls-chain.pem";
+    for (const std::vector<std::string>& step : std::vector<std::vector<std::string>> {
+             { openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-days", "2", "-subj", "/CN=omni test TLS CA", "-keyout", tlsCaKey, "-out", tlsCa },
+             { openssl, "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out",
+                 request },
+             { openssl, "x509", "-req", "-in", request, "-CA", tlsCa, "-CAkey", tlsCaKey, "-CAcreateserial",
+                 "-days", "2", "-copy_extensions", "copy", "-out", leaf } }) {
+        const ProcessResult made = runProcess(step);
+        ASSERT_EQ(made.exitCode, 0) << made.err;
+    }
+    writeFile(chain, testing::readFile(leaf) + testing::readFile(tlsCa));
+
+    // Startup errors, before anything listens: no TLS, or a URL the manifest may not hold.
+    const std::vector<std::string> base { cliPath(), "serve", "--listen", "127.0.0.1:0", "--ca-cert",
+        *shared / "ca/issuing.pem", "--ca-key", *shared / "ca/issuing.key", "--db", database, "--credentials",
+        *shared / "keys" };
+    const auto startWith = [&](std::vector<std::string> extra) {
+        std::vector<std::string> arguments = base;
+        arguments.insert(arguments.end(), extra.begin(), extra.end());
+        return runProcess(arguments);
+    };
+    const ProcessResult withoutTls = startWith({ "--public-url", "https://issuer.example:8443" });
+    EXPECT_EQ(withoutTls.exitCode, 2);
+    EXPECT_NE(
+        withoutTls.err.find("--public-url https://issuer.example:8443 needs --tls-cert"), std::string::npos)
+        << withoutTls.err;
+    const ProcessResult plainHttp
+        = startWith({ "--tls-cert", chain, "--tls-key", key, "--public-url", "http://issuer.example:8443" });
+    EXPECT_EQ(plainHttp.exitCode, 2);
+    EXPECT_NE(plainHttp.err.find("--public-url: Enrollment.Url must use https"), std::string::npos)
+        << plainHttp.err;
+    const ProcessResult caWithoutUrl
+        = startWith({ "--tls-cert", chain, "--tls-key", key, "--enroll-server-ca", tlsCa });
+    EXPECT_EQ(caWithoutUrl.exitCode, 2);
+    EXPECT_NE(caWithoutUrl.err.find("--public-url"), std::string::npos) << caWithoutUrl.err;
+
+    auto service
+        = serve({ "--tls-cert", chain, "--tls-key", key, "--public-url", "https://issuer.example:8443" });
+    const ProcessResult result = runProcess({ aws, "panorama", "provision-device", "--name", "cam-01",
+        "--endpoint-url", service->url("https"), "--ca-bundle", tlsCa, "--cli-connect-timeout", "10" });
+    ASSERT_EQ(result.exitCode, 0) << result.err;
+    const std::string archiveBytes = base64Decode(json::parse(result.out)["Certificates"]);
+    const auto entries = archive::readArchive(testing::bytesOf(archiveBytes));
+    ASSERT_TRUE(entries) << entries.error().message;
+    const json manifest = json::parse(entries->manifest);
+    ASSERT_TRUE(manifest.contains("Enrollment")) << entries->manifest;
+    EXPECT_EQ(manifest["Enrollment"]["Url"], "https://issuer.example:8443");
+    const auto pinned = trust::parseCertificatesPem(manifest["Enrollment"]["ServerCa"].get<std::string>());
+    const auto expected = trust::parseCertificatesPem(testing::readFile(tlsCa));
+    ASSERT_TRUE(pinned && expected);
+    ASSERT_EQ(pinned->size(), 1U);
+    EXPECT_EQ(X509_cmp(pinned->front().get(), expected->front().get()), 0) << "ServerCa is not the TLS CA";
+
+    // The appliance's own checks accept it, and inspect shows the member.
+    const std::string archive = directory / "certificates-omni_cam-01.zip";
+    writeFile(archive, archiveBytes);
+    const ProcessResult inspected
+        = runProcess({ cliPath(), "inspect", archive, "--trust-anchor", *shared / "ca/root.pem", "--json" });
+    EXPECT_EQ(inspected.exitCode, 0) << inspected.out << inspected.err;
+    EXPECT_EQ(json::parse(inspected.out)["Enrollment"]["Url"], "https://issuer.example:8443")
+        << inspected.out;
+    EXPECT_EQ(service->stop(), 0);
 }
 
 TEST_F(ServeWithAwsCli, HostileInputGetsClearErrorsAndTheServiceStaysUp)

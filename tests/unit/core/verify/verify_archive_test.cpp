@@ -393,4 +393,32 @@ TEST_F(VerifyArchive, VerdictJsonOfAFileNameThatIsNotUtf8IsValid)
 }
 
 } // namespace
+// Section 10: the Enrollment member is judged at check 11 like the rest of the
+// manifest, and the verdict JSON shows it without the PEM.
+TEST_F(VerifyArchive, VerdictJsonShowsTheEnrollmentMember)
+{
+    auto r = recipe();
+    auto manifest = nlohmann::json::parse(factory.manifestFor(r));
+    manifest["Enrollment"] = { { "Url", "https://issuer.example:8443" },
+        { "ServerCa", authority.issuingPem() + authority.rootPem() } };
+    r.manifestText = manifest.dump();
+    const auto verdict = writtenVerdict(check(factory.make(r), policy()));
+    EXPECT_EQ(verdict["Verdict"], "ACCEPT") << verdict;
+    EXPECT_EQ(verdict["Enrollment"]["Url"], "https://issuer.example:8443");
+    const auto& certificates = verdict["Enrollment"]["ServerCaCertificates"];
+    ASSERT_EQ(certificates.size(), 2U) << verdict;
+    EXPECT_EQ(certificates[0]["Subject"], trust::subjectName(authority.issuing.get()));
+    EXPECT_EQ(
+        certificates[1]["NotAfter"], time::formatRfc3339(trust::validityOf(authority.root.get()).notAfter));
+    EXPECT_EQ(verdict.dump().find("BEGIN CERTIFICATE"), std::string::npos);
+
+    EXPECT_TRUE(writtenVerdict(check(factory.make(recipe()), policy()))["Enrollment"].is_null());
+
+    manifest["Enrollment"]["Url"] = "https://issuer.example:8443?x";
+    r.manifestText = manifest.dump();
+    const auto refused = writtenVerdict(check(factory.make(r), policy()));
+    EXPECT_EQ(refused["Reason"], "MANIFEST_INVALID");
+    EXPECT_EQ(refused["Message"].get<std::string>().rfind("Enrollment.Url: ", 0), 0U) << refused;
+}
+
 } // namespace omni

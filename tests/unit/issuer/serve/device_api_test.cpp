@@ -67,7 +67,8 @@ protected:
 
     void SetUp() override { start(std::nullopt); }
 
-    void start(std::optional<std::int64_t> maxDevices, registry::FleetTiming timing = {})
+    void start(std::optional<std::int64_t> maxDevices, registry::FleetTiming timing = {},
+        bool withEnrollment = false)
     {
         api.reset();
         auto material = issuer::makeCertificateAuthority(kNow - 86400, "serve test");
@@ -80,6 +81,9 @@ protected:
         DeviceApiSettings settings { issuer::IssuingAuthority { std::move(*certificate), std::move(*key),
                                          material->issuingCertificatePem },
             issuer::ArnScope {}, maxDevices, directory / "registry.sqlite", 4, 1024, timing };
+        if (withEnrollment) // serve --public-url
+            settings.enrollment
+                = manifest::Enrollment { "https://issuer.example:8443", material->issuingCertificatePem, {} };
         api = std::make_unique<DeviceApi>(std::move(settings), std::move(*credentials));
     }
 
@@ -410,6 +414,16 @@ TEST_F(DeviceApiTest, AnIssuedDeviceWithAnEndpointFailsAfterTheWindowAndTheGrace
     start(std::nullopt, registry::FleetTiming { 900, 1200 }); // --enroll-grace 1200
     EXPECT_EQ(body(call("GET", "/devices/" + deviceId, {}, kNow + 901))["ProvisioningStatus"],
         "AWAITING_PROVISIONING");
+}
+
+TEST_F(DeviceApiTest, ADeviceIssuedByServeWithAPublicUrlAwaitsCredentialsThenFails)
+{
+    start(std::nullopt, {}, true);
+    const std::string deviceId = provisioned("cam-01");
+    const json waiting = body(call("GET", "/devices/" + deviceId));
+    EXPECT_EQ(waiting["ProvisioningStatus"], "AWAITING_PROVISIONING");
+    EXPECT_EQ(waiting["DeviceConnectionStatus"], "AWAITING_CREDENTIALS");
+    EXPECT_EQ(body(call("GET", "/devices/" + deviceId, {}, kNow + 901))["ProvisioningStatus"], "FAILED");
 }
 
 TEST_F(DeviceApiTest, DescribeDeviceOfAnUnknownOrMalformedId)

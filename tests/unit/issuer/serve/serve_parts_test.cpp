@@ -8,6 +8,7 @@
 
 #include "daemon/core/time/time.hpp"
 #include "daemon/core/trust/x509_builder.hpp"
+#include "daemon/issuer/provision/issuing_material.hpp"
 #include "daemon/issuer/provision/provision_device.hpp"
 #include "daemon/issuer/serve/credentials_file.hpp"
 #include "daemon/issuer/serve/http_server.hpp"
@@ -161,6 +162,57 @@ TEST_F(SharedProvisioning, ANameTooLongForAFileIsRefusedOnlyWhenAFileIsWritten)
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().body["Fields"][0]["Name"], "Name");
     EXPECT_TRUE(provision("{\"Name\":\"" + longName + "\"}", {}));
+}
+
+TEST_F(SharedProvisioning, ThePolicysEnrollmentIsInEveryManifestIssued)
+{
+    const std::string issuingPem = trust::certificateToPem(authority->certificate.get());
+    auto enrollment = manifest::makeEnrollment("https://issuer.example:8443", issuingPem);
+    ASSERT_TRUE(enrollment) << enrollment.error().message;
+    ProvisionPolicy policy;
+    policy.enrollment = *enrollment;
+    const auto device = provision(R"({"Name":"cam-01"})", policy);
+    ASSERT_TRUE(device) << device.error().message();
+    const auto parsed = manifest::parseManifest(device->manifest);
+    ASSERT_TRUE(parsed) << parsed.error().message;
+    ASSERT_TRUE(parsed->enrollment);
+    EXPECT_EQ(parsed->enrollment->url, "https://issuer.example:8443");
+    EXPECT_EQ(parsed->enrollment->serverCa, issuingPem);
+
+    // Without it the manifest has no member at all.
+    const auto plain = provision(R"({"Name":"cam-02"})", {});
+    ASSERT_TRUE(plain) << plain.error().message();
+    EXPECT_EQ(plain->manifest.find("Enrollment"), std::string::npos) << plain->manifest;
+}
+
+TEST(LoadEnrollment, ServerCaIsTheFlagsFileElseTheLastTlsCertificate)
+{
+    testing::TemporaryDirectory directory;
+    auto material = issuer::makeCertificateAuthority(1795000000, "enrol test");
+    ASSERT_TRUE(material);
+    const std::string tlsChain = material->issuingCertificatePem + material->rootCertificatePem;
+
+    const auto fromTls = loadEnrollment("--public-url", "https://issuer.example", "", tlsChain);
+    ASSERT_TRUE(fromTls) << fromTls.error().message;
+    EXPECT_EQ(fromTls->serverCa, material->rootCertificatePem);
+    ASSERT_EQ(fromTls->serverCaCertificates.size(), 1U);
+
+    const std::string pinned = directory / "server-ca.pem";
+    testing::writeFile(pinned, tlsChain);
+    const auto fromFile = loadEnrollment("--public-url", "https://issuer.example", pinned, tlsChain);
+    ASSERT_TRUE(fromFile) << fromFile.error().message;
+    EXPECT_EQ(fromFile->serverCa, tlsChain);
+    EXPECT_EQ(fromFile->serverCaCertificates.size(), 2U);
+
+    const auto badUrl = loadEnrollment("--public-url", "https://issuer.example/#x", "", tlsChain);
+    ASSERT_FALSE(badUrl);
+    EXPECT_EQ(badUrl.error().message.rfind("--public-url: Enrollment.Url must not have a fragment", 0), 0U)
+        << badUrl.error().message;
+    testing::writeFile(pinned, material->issuingKeyPem);
+    const auto badCa = loadEnrollment("--enroll-url", "https://issuer.example", pinned);
+    ASSERT_FALSE(badCa);
+    EXPECT_EQ(badCa.error().message.rfind("--enroll-server-ca: Enrollment.ServerCa", 0), 0U)
+        << badCa.error().message;
 }
 
 } // namespace
