@@ -71,6 +71,13 @@ public:
     // The servers that resolve names for `ifindex` now, as this backend
     // sees them (resolv.conf: the file's nameservers, for every link).
     virtual Result<std::vector<std::string>> serversInForce(int ifindex) = 0;
+    // A reset (DESIGN.md section 10): what we gave these links goes, with no
+    // snapshot of what was there before (a reset runs in another process,
+    // or after a reboot). resolv.conf: the file is removed when it is ours
+    // (its first line is kResolvConfMarker), a symlink to it is kept, a
+    // file of someone else's is left alone; resolved: each link that has
+    // servers is reverted. True when something changed.
+    virtual Result<bool> removeOverride(const DnsSettings& links) = 0;
 };
 
 // ---- resolv.conf -------------------------------------------------------------------------------
@@ -103,6 +110,7 @@ public:
     Result<DnsApplyOutcome> apply(const DnsSettings& settings) override;
     Result<bool> restore(const DnsSnapshot& snapshot) override;
     Result<std::vector<std::string>> serversInForce(int ifindex) override;
+    Result<bool> removeOverride(const DnsSettings& links) override;
 
     const std::filesystem::path& path() const { return path_; }
 
@@ -119,6 +127,7 @@ public:
     Result<DnsApplyOutcome> apply(const DnsSettings&) override { return DnsApplyOutcome {}; }
     Result<bool> restore(const DnsSnapshot&) override { return false; }
     Result<std::vector<std::string>> serversInForce(int) override { return std::vector<std::string> {}; }
+    Result<bool> removeOverride(const DnsSettings&) override { return false; }
 };
 
 // ---- selection ---------------------------------------------------------------------------------

@@ -124,4 +124,27 @@ Result<std::vector<std::string>> ResolvConfBackend::serversInForce(int)
     return nameserversIn(*content);
 }
 
+Result<bool> ResolvConfBackend::removeOverride(const DnsSettings&)
+{
+    auto target = system_support::finalSymlinkTarget(path_);
+    if (!target) {
+        return tl::unexpected(
+            std::move(target.error()).withContext("DNS (resolv.conf): removing our servers"));
+    }
+    auto file = system_support::snapshotFile(*target);
+    if (!file) {
+        return tl::unexpected(std::move(file.error()).withContext("DNS (resolv.conf): removing our servers"));
+    }
+    const std::string marker = std::string(kResolvConfMarker) + "\n";
+    if (file->kind != system_support::FileSnapshot::Kind::Regular || file->content.rfind(marker, 0) != 0) {
+        return false; // absent, or not ours: someone else's servers stay
+    }
+    auto removed = system_support::removeFile(*target);
+    if (!removed) {
+        return tl::unexpected(
+            std::move(removed.error()).withContext("DNS (resolv.conf): removing our servers"));
+    }
+    return *removed;
+}
+
 } // namespace omni::dns

@@ -319,4 +319,17 @@ Result<std::vector<std::string>> ResolvedBackend::serversInForce(int ifindex)
     return texts;
 }
 
+Result<bool> ResolvedBackend::removeOverride(const DnsSettings& links)
+{
+    bool changed = false;
+    for (const LinkDns& link : links.links) {
+        auto reverted = bringLinkTo(link.ifindex, link.interfaceName, {});
+        if (!reverted) {
+            return tl::unexpected(std::move(reverted.error()));
+        }
+        changed = changed || *reverted;
+    }
+    return changed;
+}
+
 } // namespace omni::dns

@@ -51,6 +51,7 @@ public:
     Result<DnsApplyOutcome> apply(const DnsSettings& settings) override;
     Result<bool> restore(const DnsSnapshot& snapshot) override;
     Result<std::vector<std::string>> serversInForce(int ifindex) override;
+    Result<bool> removeOverride(const DnsSettings& links) override;
 
 private:
     Result<std::vector<DnsAddress>> linkServers(int ifindex, const std::string& interfaceName);

@@ -1,8 +1,12 @@
-// Device-side subcommands: apply (the daemon's pipeline from a file), status
-// and network show.
+// Device-side subcommands: apply (the daemon's pipeline from a file), status,
+// network show and reset.
+#include <chrono>
 #include <ctime>
 #include <iostream>
 #include <memory>
+
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/commands.hpp"
@@ -15,6 +19,8 @@
 #include "daemon/device/agent/provisioning_agent.hpp"
 #include "daemon/device/log/journal.hpp"
 #include "daemon/device/network/kernel_network.hpp"
+#include "daemon/device/reset/device_reset.hpp"
+#include "drivers/process/run_program.hpp"
 
 namespace omni::cli {
 namespace {
@@ -209,6 +215,77 @@ int runNetworkShow(const NetworkShowOptions& options)
     return kExitOk;
 }
 
+struct ResetOptions {
+    DeviceOptions device;
+    bool yes = false;
+};
+
+constexpr const char* kDaemonUnit = "omni-provisiond.service";
+
+// The daemon learns of the reset through SIGHUP (it re-reads status.json and
+// stops the DHCP clients it supervises). Under systemd, systemd knows its
+// main pid; without systemd there is no daemon to find.
+std::string notifyDaemon()
+{
+    if (sd_booted() <= 0)
+        return "no systemd, so no omni-provisiond to notify";
+    const auto timeout = std::chrono::seconds(10);
+    const auto active
+        = system_support::runProgram({ "/usr/bin/systemctl", "is-active", "--quiet", kDaemonUnit }, timeout);
+    if (!active.succeeded())
+        return std::string(kDaemonUnit) + " is not running";
+    const auto signalled = system_support::runProgram(
+        { "/usr/bin/systemctl", "kill", "--kill-whom=main", "--signal=HUP", kDaemonUnit }, timeout);
+    if (!signalled.succeeded())
+        return "telling " + std::string(kDaemonUnit) + " failed (" + signalled.describe()
+            + "); run: systemctl reload " + kDaemonUnit;
+    return std::string(kDaemonUnit) + " notified (SIGHUP)";
+}
+
+int runReset(const ResetOptions& options)
+{
+    if (!options.yes) {
+        if (::isatty(STDIN_FILENO) == 0) {
+            std::cerr << "omni-provision reset: refusing to reset without a confirmation: stdin is not a "
+                         "terminal; pass --yes\n";
+            return kExitUsage;
+        }
+        std::cerr << "This deletes the provisioning of this device: our DHCP clients, addresses, routes, DNS "
+                     "and NTP overrides, the credentials and the state (the list of applied archives is "
+                     "kept). Reset? [y/N] "
+                  << std::flush;
+        std::string answer;
+        std::getline(std::cin, answer);
+        if (answer != "y" && answer != "Y" && answer != "yes") {
+            std::cerr << "omni-provision reset: not confirmed, nothing changed\n";
+            return kExitRejected;
+        }
+    }
+    auto configuration = loadDeviceConfig(options.device);
+    if (!configuration)
+        return reportUsage("reset", configuration.error());
+    // Clients of an earlier `apply` or of the daemon are adopted to be stopped.
+    auto network = network_glue::KernelNetworkConfigurator::open(*configuration, { true });
+    if (!network) {
+        std::cerr << "omni-provision reset: " << text::printable(network.error().message) << "\n";
+        return kExitUsage;
+    }
+    state::DeviceState deviceState(configuration->stateDirectory);
+    auto report = reset::runReset(deviceState, [&] { return (*network)->removeOurChanges(); });
+    const std::string daemon = notifyDaemon();
+    if (!report) {
+        std::cerr << "omni-provision reset: " << text::printable(report.error().message) << "\n";
+        return kExitRejected;
+    }
+    // For the journal only: the terminal gets the summary below.
+    if (sd_booted() > 0) {
+        log::setSink(log::Sink::Journal);
+        log::event(log::Priority::Notice, log::Event::DeviceReset, report->summary());
+    }
+    std::cout << text::printable(report->summary()) << "; " << daemon << "\n";
+    return kExitOk;
+}
+
 } // namespace
 
 void registerDeviceCommands(CLI::App& app, int& exitCode)
@@ -245,6 +322,18 @@ void registerDeviceCommands(CLI::App& app, int& exitCode)
     show->add_flag("--json", showOptions->json, "Print JSON");
     addExample(*show, "omni-provision network show --interface Ethernet0=eth0 --interface Ethernet1=eth1");
     show->callback([showOptions, &exitCode] { exitCode = runNetworkShow(*showOptions); });
+
+    auto* reset = app.add_subcommand("reset",
+        "Reset the device to AWAITING_PROVISIONING: our network changes, credentials and state go, "
+        "the list of applied archives stays");
+    auto resetOptions = std::make_shared<ResetOptions>();
+    addConfigOption(*reset, resetOptions->device);
+    addInterfaceOption(*reset, resetOptions->device);
+    addStateDirectoryOption(*reset, resetOptions->device);
+    reset->add_flag(
+        "--yes", resetOptions->yes, "Do not ask for a confirmation (required without a terminal)");
+    addExample(*reset, "omni-provision reset --yes");
+    reset->callback([resetOptions, &exitCode] { exitCode = runReset(*resetOptions); });
 }
 
 } // namespace omni::cli

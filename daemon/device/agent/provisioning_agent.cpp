@@ -30,29 +30,7 @@ std::string newAttemptId()
     return id;
 }
 
-// Serialises attempts between the daemon and `omni-provision apply` on one
-// state directory: both may run on a device at once.
-class StateLock {
-public:
-    explicit StateLock(const std::filesystem::path& directory)
-    {
-        if (!state::ensureDirectory(directory, 0755))
-            return;
-        fd_ = ::open((directory / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd_ >= 0)
-            while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) { }
-    }
-    ~StateLock()
-    {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    StateLock(const StateLock&) = delete;
-    StateLock& operator=(const StateLock&) = delete;
-
-private:
-    int fd_ = -1;
-};
+using state::StateLock;
 
 bool isValidName(const std::string& name)
 {
@@ -368,7 +346,9 @@ Result<std::optional<std::string>> ProvisioningAgent::reapplyPersisted()
     auto recovered = state_.recover();
     if (!recovered)
         return tl::unexpected(recovered.error());
-    if (!recovered->applied)
+    // A reset in progress (DELETING) is finished by the reset, never undone
+    // by putting its provisioning back in force.
+    if (!recovered->applied || recovered->status == state::DeviceStatus::Deleting)
         return std::optional<std::string>();
     auto networking = networkingFromJson(recovered->applied->networkingConfiguration);
     if (!networking)

@@ -17,7 +17,7 @@
 namespace omni::log {
 namespace {
 
-constexpr std::array<EventInfo, 15> kEvents { {
+constexpr std::array<EventInfo, 16> kEvents { {
     { Event::DaemonStarted, "DAEMON_STARTED", "58ba4924b3f7420d99e2af5ad489fa31", "omni-provisiond started",
         "The daemon started, loaded its configuration and state, re-applied any persisted network "
         "configuration, and now waits for a provisioning stick on the configured USB 3.0 connector.",
@@ -94,6 +94,14 @@ constexpr std::array<EventInfo, 15> kEvents { {
         "read, whichever port it is plugged into.",
         "Nothing is required. To accept sticks only on the provisioning connector, set "
         "usb.connector_id_path to its udev ID_PATH (see config.yaml)." },
+    { Event::DeviceReset, "DEVICE_RESET", "e4d2e7f1409e4ad4a177daf9a724e5fb",
+        "the device was reset to AWAITING_PROVISIONING",
+        "omni-provision reset (or the daemon finishing a reset that was interrupted) stopped our DHCP "
+        "clients, removed our addresses, routes, DNS and NTP overrides, deleted the credentials and the "
+        "state, and kept the list of applied archives. The device waits for a provisioning stick as a "
+        "fresh one does.",
+        "Nothing. Plug in a stick with a new archive to provision the device again; an archive already "
+        "applied on this device is still ALREADY_APPLIED." },
 } };
 
 Sink configuredSink = Sink::Automatic;

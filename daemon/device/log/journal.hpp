@@ -27,6 +27,7 @@ enum class Event {
     TrustAnchorMissing,
     TrustAnchorsLoaded,
     AnyUsbPort,
+    DeviceReset,
 };
 
 struct EventInfo {

@@ -11,6 +11,7 @@
 
 #include "daemon/core/build_info.hpp"
 #include "daemon/device/log/journal.hpp"
+#include "daemon/device/reset/device_reset.hpp"
 #include "daemon/device/stick/stick_source.hpp"
 #include "drivers/fs/files.hpp"
 
@@ -266,7 +267,42 @@ void Daemon::reload()
     }
     log::event(log::Priority::Notice, log::Event::ConfigurationReloaded, "configuration reloaded");
     logNotes(notes);
-    showIdleStatus();
+}
+
+void Daemon::settleReset(const std::string& when)
+{
+    auto resumed = reset::resumeReset(*inForce_->state, [this] { return network_->removeOurChanges(); });
+    if (!resumed) {
+        log::reason(log::Priority::Error, resumed.error().reason,
+            "finishing the interrupted reset " + when + " failed: " + resumed.error().message);
+        return;
+    }
+    if (*resumed) {
+        log::event(log::Priority::Notice, log::Event::DeviceReset,
+            "finished an interrupted reset " + when + ": " + (*resumed)->summary());
+        lastResult_.clear();
+        return;
+    }
+    auto status = inForce_->state->load();
+    if (!status || status->applied)
+        return;
+    // A device that was reset (or never provisioned) shows no earlier verdict.
+    if (status->status == state::DeviceStatus::AwaitingProvisioning && !status->lastAttempt)
+        lastResult_.clear();
+    if (!network_->supervisesDhcpClients())
+        return;
+    if (auto removed = network_->removeOurChanges(); !removed)
+        log::reason(log::Priority::Error, removed.error().reason,
+            "stopping the DHCP clients of a provisioning no longer in force failed: "
+                + removed.error().message);
+    else
+        log::plain(
+            log::Priority::Info, "no provisioning is in force (reset): stopped the DHCP clients on " + [&] {
+                std::string names;
+                for (const auto& name : removed->dhcpStopped)
+                    names += (names.empty() ? "" : ", ") + name;
+                return names;
+            }());
 }
 
 int Daemon::onUdev(sd_event_source*, int, uint32_t, void* userdata) noexcept
@@ -335,6 +371,8 @@ int Daemon::onSignal(sd_event_source* source, const struct signalfd_siginfo* inf
         if (info->ssi_signo == SIGHUP) {
             sd_notify(0, "RELOADING=1");
             daemon->reload();
+            daemon->settleReset("on SIGHUP");
+            daemon->showIdleStatus();
             sd_notify(0, "READY=1");
             return 0;
         }
@@ -480,6 +518,8 @@ int Daemon::run()
     } else {
         udevSource_ = std::move(*watched);
     }
+    // Before the re-apply, which leaves a DELETING state alone.
+    settleReset("at start");
     // Never block boot: re-applying does not wait for a cable or a lease.
     if (auto reapplied = inForce_->agent->reapplyPersisted(); !reapplied)
         log::reason(log::Priority::Error, reapplied.error().reason,

@@ -95,6 +95,11 @@ private:
     void handleEvent(const udev::StickEvent& event);
     void provision(const udev::StickEvent& event);
     void reload();
+    // A reset (DESIGN.md section 10): a DELETING left by an interrupted one is
+    // finished here; after `omni-provision reset` (which sends SIGHUP) the
+    // DHCP clients this daemon supervises, restarted meanwhile when the reset
+    // stopped them, are stopped and their addresses go with them.
+    void settleReset(const std::string& when);
     void notifyStatus(const std::string& status);
     // The status line and the LED; after an attempt, as its verdict says.
     void showIdleStatus(std::optional<agent::AttemptVerdict> lastVerdict = std::nullopt);

@@ -50,6 +50,11 @@ public:
         return service_->assumeInForce(networking);
     }
 
+    // A reset's network half (NetworkService::removeOurChanges).
+    Result<network_service::RemovalSummary> removeOurChanges() { return service_->removeOurChanges(); }
+    // True while a DHCP client of ours is supervised (or waits for its restart).
+    bool supervisesDhcpClients() const { return !dhcp_->interfaces().empty(); }
+
     // SIGHUP: the mapping and the DNS/NTP backends follow the new
     // configuration; running DHCP clients are kept (the next apply adjusts
     // them). Cannot fail: the backends were made by makeBackends.

@@ -465,6 +465,98 @@ Result<ApplySummary> NetworkService::refreshFromLeases(const ServiceHooks& hooks
     return applyDnsAndNtp(*applied_, hooks);
 }
 
+Result<RemovalSummary> NetworkService::removeOurChanges()
+{
+    RemovalSummary summary;
+    dns::DnsSettings links;
+    for (EthernetPort port : network::kEthernetPorts) {
+        const auto& matcher = mapping_[port].matcher;
+        if (!matcher) {
+            continue;
+        }
+        auto interface = network_.resolve(*matcher);
+        if (!interface) {
+            summary.notPresent.push_back(portName(port) + " (" + network::describe(*matcher) + ")");
+            continue;
+        }
+        links.links.push_back({ interface->ifindex, interface->name, {} });
+        if (dhcp_.adoptLeftClient(interface->name)) {
+            const dhcp::StopOutcome stopped = dhcp_.stop(interface->name);
+            summary.dhcpStopped.push_back(interface->name);
+            // A client that had to be killed leaves its lease's address (not
+            // ours by protocol): it goes as in the dhcp-stop step.
+            if (stopped.lastLease) {
+                auto observed = network_.observeInterface(interface->ifindex);
+                if (!observed) {
+                    return tl::unexpected(std::move(observed.error()));
+                }
+                for (const network::ObservedAddress& address : observed->addresses) {
+                    if (address.address == stopped.lastLease->address
+                        && address.prefixLength == stopped.lastLease->prefixLength && !address.ours) {
+                        if (auto removed = network_.execute(interface->ifindex,
+                                network::Operation::removeAddress(address.address, address.prefixLength));
+                            !removed) {
+                            return tl::unexpected(std::move(removed.error()));
+                        }
+                    }
+                }
+            }
+        }
+        // Routes before addresses: a route via a gateway of the removed
+        // subnet would otherwise go with the address and be looked for again.
+        auto routes = network_.observeDefaultRoutes();
+        if (!routes) {
+            return tl::unexpected(std::move(routes.error()));
+        }
+        for (const network::ObservedRoute& route : *routes) {
+            if (route.ifindex != interface->ifindex || !route.ours()) {
+                continue;
+            }
+            if (auto removed = network_.execute(
+                    interface->ifindex, network::Operation::deleteDefaultRoute(route.gateway, route.metric));
+                !removed) {
+                return tl::unexpected(std::move(removed.error()));
+            }
+            summary.removed.push_back("default route via " + manifest::formatIpv4(route.gateway) + " metric "
+                + std::to_string(route.metric) + " on " + interface->name);
+        }
+        auto observed = network_.observeInterface(interface->ifindex);
+        if (!observed) {
+            return tl::unexpected(std::move(observed.error()));
+        }
+        // Secondaries first: removing a primary may take them with it.
+        std::vector<network::ObservedAddress> ours;
+        for (const network::ObservedAddress& address : observed->addresses) {
+            if (address.ours) {
+                ours.push_back(address);
+            }
+        }
+        std::stable_partition(
+            ours.begin(), ours.end(), [](const auto& address) { return address.secondary; });
+        for (const network::ObservedAddress& address : ours) {
+            if (auto removed = network_.execute(interface->ifindex,
+                    network::Operation::removeAddress(address.address, address.prefixLength));
+                !removed) {
+                return tl::unexpected(std::move(removed.error()));
+            }
+            summary.removed.push_back("address " + manifest::formatIpv4(address.address) + "/"
+                + std::to_string(address.prefixLength) + " on " + interface->name);
+        }
+    }
+    auto dns = dns_.removeOverride(links);
+    if (!dns) {
+        return tl::unexpected(std::move(dns.error()));
+    }
+    summary.dnsChanged = *dns;
+    auto ntp = ntp_.apply(network::NtpPlan { network::NtpAction::RemoveOverride, {} });
+    if (!ntp) {
+        return tl::unexpected(std::move(ntp.error()));
+    }
+    summary.ntpChanged = ntp->changed;
+    applied_.reset();
+    return summary;
+}
+
 std::vector<agent::PortFacts> NetworkService::describe()
 {
     std::vector<agent::PortFacts> facts;

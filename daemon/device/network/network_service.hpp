@@ -83,6 +83,15 @@ struct ServiceHooks {
     NetworkTransaction::BeforeStep beforeStep;
 };
 
+// What removeOurChanges() did, for the reset's summary and the journal.
+struct RemovalSummary {
+    std::vector<std::string> dhcpStopped; // interface names
+    std::vector<std::string> removed; // "address 192.0.2.10/24 on eth0", "default route via ... on eth0"
+    bool dnsChanged = false;
+    bool ntpChanged = false;
+    std::vector<std::string> notPresent; // "Ethernet1 (interface name \"eth1\")": nothing to remove there
+};
+
 // Carrier of an interface; the default reads /sys/class/net/<name>/carrier.
 using CarrierReader = std::function<std::optional<bool>(const netlink::InterfaceIdentity& interface)>;
 std::optional<bool> carrierFromSysfs(const netlink::InterfaceIdentity& interface);
@@ -109,6 +118,17 @@ public:
     // anything (a program that only reports, like `network show`, learns the
     // modes from the stored state). Errors: those of apply()'s first step.
     Result<void> assumeInForce(const std::optional<manifest::NetworkingConfiguration>& networking);
+
+    // The network half of a reset (DESIGN.md section 10): on every mapped
+    // interface our DHCP client (or one an earlier process left) is stopped,
+    // our default routes and our addresses (recognised by their protocol
+    // 157, see network_diff.hpp) are removed; the DNS backend drops what we
+    // gave those links (DnsBackend::removeOverride) and our NTP override is
+    // removed. Nothing else is touched. Not a transaction: every part is
+    // idempotent, so an interrupted removal is finished by running it again.
+    // A mapped interface that is not present is skipped (nothing of ours
+    // can be on it). Afterwards no configuration is in force.
+    Result<RemovalSummary> removeOurChanges();
 
     const network::InterfaceMapping& mapping() const { return mapping_; }
 

@@ -8,6 +8,8 @@
 #include <system_error>
 #include <utility>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "drivers/fs/files.hpp"
@@ -125,6 +127,23 @@ bool isLeftoverTemporaryFile(const std::string& name)
 }
 
 } // namespace
+
+// ---- StateLock ------------------------------------------------------------------
+
+StateLock::StateLock(const std::filesystem::path& directory)
+{
+    if (!ensureDirectory(directory, kStateDirectoryMode))
+        return;
+    fd_ = ::open((directory / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd_ >= 0)
+        while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) { }
+}
+
+StateLock::~StateLock()
+{
+    if (fd_ >= 0)
+        ::close(fd_);
+}
 
 // ---- DeviceState ----------------------------------------------------------------
 
@@ -457,6 +476,66 @@ Result<StatusDocument> DeviceState::clearError()
     document->status = settledStatus(*document);
     document->updatedAt = clock_();
     if (auto written = writeStatus(*document); !written)
+        return tl::unexpected(written.error());
+    return document;
+}
+
+Result<StatusDocument> DeviceState::markDeleting()
+{
+    if (auto layout = ensureLayout(); !layout)
+        return tl::unexpected(layout.error());
+    StatusDocument document;
+    if (auto current = load())
+        document = std::move(*current);
+    document.status = DeviceStatus::Deleting;
+    document.updatedAt = clock_();
+    if (auto written = writeStatus(document); !written)
+        return tl::unexpected(written.error());
+    return document;
+}
+
+Result<void> DeviceState::removeCredentialsAndState()
+{
+    if (auto layout = ensureLayout(); !layout)
+        return layout;
+    removeTemporaryFiles();
+    auto list = appliedArchives();
+    if (!list)
+        return tl::unexpected(list.error());
+    if (const auto current = load(); current && current->applied
+        && std::find(list->begin(), list->end(), current->applied->archiveSha256) == list->end()) {
+        list->push_back(current->applied->archiveSha256);
+        if (auto written = writeAppliedArchives(std::move(*list)); !written)
+            return written;
+    }
+    std::error_code error;
+    std::filesystem::directory_iterator entries(directory_, error);
+    if (error)
+        return failAt("cannot list " + directory_.string() + ": " + error.message(), directory_);
+    std::vector<std::filesystem::path> credentials { credentialsDirectory(),
+        directory_ / kPartialCredentialsName, directory_ / kOldCredentialsName };
+    for (const auto& entry : entries) {
+        const std::string name = entry.path().filename().string();
+        if (name.size() == kStagedCredentialsPrefix.size() + kSha256HexLength
+            && name.compare(0, kStagedCredentialsPrefix.size(), kStagedCredentialsPrefix) == 0)
+            credentials.push_back(entry.path());
+    }
+    for (const auto& path : credentials)
+        if (auto removed = removeTree(path); !removed)
+            return removed;
+    if (auto synced = syncDirectory(directory_); !synced)
+        return synced;
+    return ensureLayout();
+}
+
+Result<StatusDocument> DeviceState::finishReset()
+{
+    if (auto layout = ensureLayout(); !layout)
+        return tl::unexpected(layout.error());
+    StatusDocument document;
+    document.status = DeviceStatus::AwaitingProvisioning;
+    document.updatedAt = clock_();
+    if (auto written = writeStatus(document); !written)
         return tl::unexpected(written.error());
     return document;
 }

@@ -64,6 +64,22 @@ private:
     StatusDocument previous_;
 };
 
+// Serialises the writers of one state directory (an attempt of the daemon,
+// `omni-provision apply`, `omni-provision reset`): they may run on a device
+// at once. An exclusive flock on <directory>/.lock, held for its lifetime;
+// without a writable directory nothing is locked (the write that follows
+// reports the problem).
+class StateLock {
+public:
+    explicit StateLock(const std::filesystem::path& directory);
+    ~StateLock();
+    StateLock(const StateLock&) = delete;
+    StateLock& operator=(const StateLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
 class DeviceState {
 public:
     using Clock = std::function<time::UnixTime()>;
@@ -133,6 +149,23 @@ public:
     // The fault has cleared (e.g. the re-apply at start worked): an ERROR
     // status becomes settledStatus; any other is left alone.
     Result<StatusDocument> clearError();
+
+    // A reset (DESIGN.md section 10), in three idempotent writes that the
+    // reset sequence (daemon/device/reset) runs in this order:
+    //  1. markDeleting: Status DELETING, UpdatedAt now, the rest kept (the
+    //     provisioning stays named until the end, so check 5 still knows
+    //     it). An unreadable status.json is replaced: a reset is its cure.
+    //  2. removeCredentialsAndState: the archive in force is added to the
+    //     applied list first (it is kept: ALREADY_APPLIED still holds), then
+    //     credentials/ and every staged or leftover credentials directory go;
+    //     an empty credentials/ (0700) is made again. The applied list and
+    //     any other file of the directory (dns/resolv.conf, which
+    //     /etc/resolv.conf may point at) stay.
+    //  3. finishReset: status.json is the AWAITING_PROVISIONING document of a
+    //     fresh device (no provisioning, no LastAttempt), UpdatedAt now.
+    Result<StatusDocument> markDeleting();
+    Result<void> removeCredentialsAndState();
+    Result<StatusDocument> finishReset();
 
 private:
     Result<void> ensureLayout() const;

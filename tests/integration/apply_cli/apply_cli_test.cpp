@@ -304,6 +304,59 @@ TEST_F(ApplyCliTest, AnEthernet1MappedToAMissingInterfaceTouchesNothing)
     EXPECT_EQ(networkState(lab.deviceNamespace()), afterDelete);
 }
 
+// DESIGN.md section 10, Reset: our addresses, routes, DHCP client and DNS go,
+// the status is AWAITING_PROVISIONING, the credentials are gone, and the list
+// of applied archives is kept, so the same archive is ALREADY_APPLIED.
+TEST_F(ApplyCliTest, ResetRemovesWhatApplyDidAndKeepsTheAppliedList)
+{
+    const auto archive = issue("cam-reset", { { "ConnectionType", "DHCP" } });
+    ASSERT_EQ(apply(archive).value("Status", ""), "SUCCEEDED");
+    ASSERT_TRUE(waitUntil([&] { return leaseAddress().has_value(); }, kLeaseTimeout));
+    ASSERT_TRUE(std::filesystem::exists(stateDirectory() / "credentials" / "private_key.pem"));
+    const std::string appliedList = readText(stateDirectory() / "applied-archives.txt");
+    ASSERT_FALSE(appliedList.empty());
+
+    // Without --yes and without a terminal: a usage error, nothing changed.
+    const CommandResult refused = inDevice({ "reset" });
+    EXPECT_EQ(refused.exitCode, 2) << refused.out << refused.err;
+    EXPECT_NE(refused.err.find("--yes"), std::string::npos) << refused.err;
+    EXPECT_EQ(lab.addressesOf(port0), std::vector<std::string> { "10.61.0.10/24" });
+
+    const CommandResult reset = inDevice({ "reset", "--yes" });
+    ASSERT_EQ(reset.exitCode, 0) << reset.out << reset.err;
+    EXPECT_NE(reset.out.find("reset to AWAITING_PROVISIONING"), std::string::npos) << reset.out;
+    EXPECT_NE(reset.out.find("address 10.61.0.10/24 on " + port0), std::string::npos) << reset.out;
+
+    // Ethernet0: no address and no default route of ours; Ethernet1: the client and its lease are gone.
+    for (const json& link : ipJson({ "-n", lab.deviceNamespace(), "-4", "address", "show", "dev", port0 }))
+        EXPECT_EQ(link.value("addr_info", json::array()), json::array()) << link.dump(2);
+    EXPECT_EQ(ipJson({ "-n", lab.deviceNamespace(), "-4", "route", "show", "default" }), json::array());
+    EXPECT_EQ(leaseAddress(), std::nullopt);
+    EXPECT_FALSE(std::filesystem::exists(work / "run" / "dhcp" / (port1 + ".pid")));
+    // Our resolv.conf goes (the state has no record of what was there before).
+    EXPECT_FALSE(std::filesystem::exists(resolvConf()));
+
+    const CommandResult status = inDevice({ "status", "--json" });
+    const json document = json::parse(status.out, nullptr, false);
+    EXPECT_EQ(document.value("Status", ""), "AWAITING_PROVISIONING") << status.out;
+    EXPECT_EQ(document.value("Name", json()), json()) << status.out;
+    EXPECT_EQ(document.value("LastAttempt", json()), json()) << status.out;
+    EXPECT_FALSE(std::filesystem::exists(stateDirectory() / "credentials" / "private_key.pem"));
+    EXPECT_FALSE(std::filesystem::exists(stateDirectory() / "credentials" / "certificate.pem"));
+    EXPECT_EQ(readText(stateDirectory() / "applied-archives.txt"), appliedList);
+
+    // The same archive again: check 5, ALREADY_APPLIED; nothing changes.
+    const json again = apply(archive);
+    EXPECT_EQ(again.value("Reason", json()), "ALREADY_APPLIED") << again.dump(2);
+    EXPECT_EQ(again.value("Status", ""), "AWAITING_PROVISIONING") << again.dump(2);
+    EXPECT_EQ(lab.addressesOf(port0), std::vector<std::string> {});
+
+    // A second reset finds nothing of ours and succeeds.
+    const CommandResult second = inDevice({ "reset", "--yes" });
+    EXPECT_EQ(second.exitCode, 0) << second.out << second.err;
+    EXPECT_NE(second.out.find("no network change of ours"), std::string::npos) << second.out;
+}
+
 // Text from a stick is data, never control: a tag key (check 11) and a PEM
 // label that is not UTF-8 (check 12) need no CA signature to reach apply's output.
 TEST_F(ApplyCliTest, HostileTagKeysAndPemLabelsAreEscapedAndTheJsonStaysValid)

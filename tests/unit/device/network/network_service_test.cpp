@@ -79,6 +79,13 @@ public:
     {
         return inForce ? inForce->servers : std::vector<std::string> {};
     }
+    Result<bool> removeOverride(const dns::DnsSettings&) override
+    {
+        log.push_back("remove-override");
+        const bool changed = inForce.has_value();
+        inForce.reset();
+        return changed;
+    }
 
     std::optional<dns::DnsSettings> inForce;
     std::optional<dns::DnsSettings> saved;
@@ -226,6 +233,51 @@ TEST_F(NetworkServiceUnitTest, TheConfigurationInForceChangesNothing)
     EXPECT_FALSE(again->changed());
     EXPECT_EQ(kernel.executed.size(), executed);
     EXPECT_EQ(supervisor->pid("eth1"), client);
+}
+
+// A reset's network half: only what is ours goes (protocol 157), our DHCP
+// client stops, DNS and NTP overrides are removed; a second run finds nothing.
+TEST_F(NetworkServiceUnitTest, RemoveOurChangesLeavesOnlyWhatIsNotOurs)
+{
+    manifest::NetworkingConfiguration configuration;
+    configuration.ethernet0 = staticEthernet("10.0.0.2", "10.0.0.1", { "192.0.2.1" });
+    configuration.ethernet1 = dhcpEthernet();
+    configuration.ntp = manifest::NtpPayload { { "192.0.2.123" } };
+    ASSERT_TRUE(service->apply(configuration));
+    // Someone else's address and default route on eth0 stay.
+    kernel.links[0].addresses.push_back({ 0xC6336401, 24, false, false }); // 198.51.100.1/24
+    kernel.routes.push_back({ 2, 0xC63364FE, 50, 4 });
+    ASSERT_TRUE(supervisor->supervises("eth1"));
+
+    auto removed = service->removeOurChanges();
+    ASSERT_TRUE(removed) << removed.error().message;
+    EXPECT_EQ(removed->dhcpStopped, std::vector<std::string> { "eth1" });
+    EXPECT_EQ(removed->removed,
+        (std::vector<std::string> {
+            "default route via 10.0.0.1 metric 100 on eth0", "address 10.0.0.2/24 on eth0" }));
+    EXPECT_TRUE(removed->dnsChanged);
+    EXPECT_TRUE(removed->ntpChanged);
+    EXPECT_FALSE(dns.inForce);
+    EXPECT_FALSE(ntp.inForce);
+    EXPECT_TRUE(supervisor->interfaces().empty());
+    EXPECT_EQ(kernel.links[0].addresses,
+        (std::vector<network::ObservedAddress> { { 0xC6336401, 24, false, false } }));
+    EXPECT_EQ(kernel.routes, (std::vector<network::ObservedRoute> { { 2, 0xC63364FE, 50, 4 } }));
+
+    auto again = service->removeOurChanges();
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_TRUE(again->dhcpStopped.empty());
+    EXPECT_TRUE(again->removed.empty());
+    EXPECT_FALSE(again->dnsChanged);
+    EXPECT_FALSE(again->ntpChanged);
+}
+
+TEST_F(NetworkServiceUnitTest, RemoveOurChangesSkipsAMappedInterfaceThatIsNotPresent)
+{
+    kernel.links.pop_back();
+    auto removed = service->removeOurChanges();
+    ASSERT_TRUE(removed) << removed.error().message;
+    EXPECT_EQ(removed->notPresent, std::vector<std::string> { "Ethernet1 (interface name \"eth1\")" });
 }
 
 TEST_F(NetworkServiceUnitTest, ADnsFailureUndoesTheKernelAndTheClientAndLeavesNtpAlone)
