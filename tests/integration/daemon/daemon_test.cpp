@@ -935,6 +935,58 @@ TEST_F(DaemonTest, SighupAppliesAValidConfigurationAndRefusesAnInvalidOne)
     EXPECT_TRUE(daemon_->running());
 }
 
+// DESIGN.md section 10, Reset: `omni-provision reset` beside the running
+// daemon removes the address and the state; SIGHUP (what reset sends under
+// systemd) makes the daemon re-read status.json; the archive already applied
+// stays ALREADY_APPLIED and a new one provisions the device as a fresh one.
+TEST_F(DaemonTest, ResetBesideTheRunningDaemonThenSighupProvisionsTheNextStickAsNew)
+{
+    ASSERT_NO_FATAL_FAILURE(provisionStatically());
+    ASSERT_TRUE(hasAddress("eth0", kStaticAddress, 24));
+    // In the daemon's namespace, with its configuration (ip throws on a non-zero exit).
+    std::string summary;
+    ASSERT_NO_THROW(summary = omni::testing::ip({ "netns", "exec", namespace_->name(), OMNI_CLI_PATH, "reset",
+                        "--yes", "--config", (work_ / "config.yaml").string() }));
+    EXPECT_NE(summary.find("address " + kStaticAddress + "/24 on eth0"), std::string::npos) << summary;
+    EXPECT_FALSE(hasAddress("eth0", kStaticAddress, 24));
+    EXPECT_EQ(statusField("Status"), "AWAITING_PROVISIONING");
+    EXPECT_FALSE(fs::exists(stateDirectory() + "/credentials/private_key.pem"));
+    ASSERT_EQ(::kill(daemon_->pid(), SIGHUP), 0);
+    ASSERT_TRUE(daemon_->waitForLog("configuration reloaded")) << daemon_->log();
+
+    usb_.uevent("remove");
+    ASSERT_TRUE(daemon_->waitForLog(stick_->device() + " was removed")) << daemon_->log();
+    usb_.uevent("add");
+    ASSERT_TRUE(daemon_->waitForLog("ALREADY_APPLIED")) << daemon_->log();
+    ASSERT_NO_FATAL_FAILURE(waitForAttemptEnd(stick_->device(), 2));
+    EXPECT_EQ(statusField("Status"), "AWAITING_PROVISIONING");
+    EXPECT_FALSE(hasAddress("eth0", kStaticAddress, 24));
+    usb_.uevent("remove");
+    ASSERT_TRUE(daemon_->waitForLog(stick_->device() + " was removed", 2)) << daemon_->log();
+    ASSERT_NO_FATAL_FAILURE(expectNextStickProvisions("edge-gw-after-reset"));
+}
+
+// A reset interrupted after it wrote DELETING (here: status.json says so, the
+// address and the credentials are still there) is finished at the next start.
+TEST_F(DaemonTest, ADeletingLeftByAnInterruptedResetIsFinishedAtStart)
+{
+    ASSERT_NO_FATAL_FAILURE(provisionStatically());
+    daemon_.reset();
+    ASSERT_TRUE(hasAddress("eth0", kStaticAddress, 24));
+    auto status = statusJson();
+    status["Status"] = "DELETING";
+    writeWholeFile(stateDirectory() + "/status.json", status.dump(2) + "\n");
+    ASSERT_TRUE(fs::exists(stateDirectory() + "/credentials/private_key.pem"));
+
+    ASSERT_NO_FATAL_FAILURE(startDaemon());
+    EXPECT_TRUE(daemon_->waitForLog("finished an interrupted reset at start")) << daemon_->log();
+    EXPECT_EQ(statusField("Status"), "AWAITING_PROVISIONING");
+    EXPECT_FALSE(hasAddress("eth0", kStaticAddress, 24));
+    EXPECT_FALSE(fs::exists(stateDirectory() + "/credentials/private_key.pem"));
+    EXPECT_NE(readWholeFile(stateDirectory() + "/applied-archives.txt"), "");
+    EXPECT_TRUE(daemon_->running());
+}
+
 // Ethernet0 set to DHCP: the daemon starts dhcpcd (its hook from the source
 // tree) on the mapped interface, and the lease of a real DHCP server
 // (dnsmasq, in the gateways' namespace) arrives on it with its default route.
