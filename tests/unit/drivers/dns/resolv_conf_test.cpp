@@ -135,6 +135,35 @@ TEST_F(ResolvConfTest, RestoreOfAnAbsentFileRemovesOurs)
     EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(path)));
 }
 
+// A reset: our file goes, someone else's stays, a symlink to ours stays.
+TEST_F(ResolvConfTest, RemoveOverrideRemovesOnlyOurFile)
+{
+    ASSERT_TRUE(backend.apply(servers({ "192.0.2.53" })));
+    auto removed = backend.removeOverride({});
+    ASSERT_TRUE(removed) << removed.error().message;
+    EXPECT_TRUE(*removed);
+    EXPECT_FALSE(std::filesystem::exists(path));
+    auto again = backend.removeOverride({});
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_FALSE(*again);
+
+    writeFile(path, "nameserver 198.51.100.9\n");
+    auto foreign = backend.removeOverride({});
+    ASSERT_TRUE(foreign) << foreign.error().message;
+    EXPECT_FALSE(*foreign);
+    EXPECT_EQ(readFile(path), "nameserver 198.51.100.9\n");
+
+    std::filesystem::remove(path);
+    const auto target = directory / "state-resolv.conf";
+    std::filesystem::create_symlink(target, path);
+    ASSERT_TRUE(backend.apply(servers({ "192.0.2.53" })));
+    auto throughLink = backend.removeOverride({});
+    ASSERT_TRUE(throughLink) << throughLink.error().message;
+    EXPECT_TRUE(*throughLink);
+    EXPECT_TRUE(std::filesystem::is_symlink(path));
+    EXPECT_FALSE(std::filesystem::exists(target));
+}
+
 TEST_F(ResolvConfTest, ASymlinksFinalTargetIsRewrittenInItsOwnDirectoryAndRestored)
 {
     // As the package sets it up: /etc/resolv.conf -> a file under the state

@@ -81,6 +81,21 @@ TEST_F(ResolvedTest, ALinkWeNoLongerGiveServersIsReverted)
     EXPECT_TRUE(inForce->empty());
 }
 
+// A reset: each given link that has servers is reverted, an empty one costs no call.
+TEST_F(ResolvedTest, RemoveOverrideRevertsTheLinksThatHaveServers)
+{
+    startServices({ {}, { "5=10.0.0.1" } });
+    auto removed = backend->removeOverride(links({ { 5, "eth1", { "ignored" } }, { 6, "eth2", {} } }));
+    ASSERT_TRUE(removed) << removed.error().message;
+    EXPECT_TRUE(*removed);
+    EXPECT_EQ(services->calls(), Calls { "RevertLink 5" });
+    services->clearCalls();
+    auto again = backend->removeOverride(links({ { 5, "eth1", {} } }));
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_FALSE(*again);
+    EXPECT_EQ(services->calls(), Calls {});
+}
+
 TEST_F(ResolvedTest, RestorePutsBackEachLinksServersAsTheyWere)
 {
     startServices({ {}, { "3=203.0.113.1,2001:db8::1" } });
