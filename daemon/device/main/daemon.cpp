@@ -238,6 +238,11 @@ void Daemon::provision(const udev::StickEvent& event)
 {
     const std::vector<log::Field> fields { { "OMNI_STICK_PORT", stick::portOf(event) },
         { "OMNI_STICK_DEVICE", event.devnode } };
+    // A reset that stopped half-way (status.json DELETING, no SIGHUP since)
+    // is finished first: the attempt must never turn DELETING into PENDING
+    // and back into a provisioning whose credentials are gone.
+    if (auto status = inForce_->state->load(); status && status->status == state::DeviceStatus::Deleting)
+        settleReset("before a stick");
     log::event(log::Priority::Info, log::Event::StickSeen,
         "Reading " + event.description + " on " + stick::portOf(event), fields);
     notifyStatus("Reading the stick " + event.devnode + " on " + stick::portOf(event));

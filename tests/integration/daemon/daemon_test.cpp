@@ -987,6 +987,20 @@ TEST_F(DaemonTest, ADeletingLeftByAnInterruptedResetIsFinishedAtStart)
     EXPECT_TRUE(daemon_->running());
 }
 
+// A reset that stopped half-way beside the running daemon (no SIGHUP since)
+// is finished before the next stick, which then provisions the device anew.
+TEST_F(DaemonTest, ADeletingLeftWhileTheDaemonRunsIsFinishedBeforeTheNextStick)
+{
+    ASSERT_NO_FATAL_FAILURE(provisionStatically());
+    auto status = statusJson();
+    status["Status"] = "DELETING";
+    writeWholeFile(stateDirectory() + "/status.json", status.dump(2) + "\n");
+    usb_.uevent("remove");
+    ASSERT_TRUE(daemon_->waitForLog(stick_->device() + " was removed")) << daemon_->log();
+    ASSERT_NO_FATAL_FAILURE(expectNextStickProvisions("edge-gw-after-deleting"));
+    EXPECT_TRUE(daemon_->waitForLog("finished an interrupted reset before a stick")) << daemon_->log();
+}
+
 // Ethernet0 set to DHCP: the daemon starts dhcpcd (its hook from the source
 // tree) on the mapped interface, and the lease of a real DHCP server
 // (dnsmasq, in the gateways' namespace) arrives on it with its default route.
