@@ -14,6 +14,7 @@
 #include "daemon/cli/cli_support.hpp"
 #include "daemon/cli/issuer/serve_command.hpp"
 #include "daemon/core/text/text.hpp"
+#include "daemon/core/trust/x509_builder.hpp"
 #include "daemon/issuer/provision/issuing_material.hpp"
 #include "daemon/issuer/registry/registry.hpp"
 #include "daemon/issuer/serve/credentials_file.hpp"
@@ -38,6 +39,7 @@ struct ServeOptions {
     unsigned maxConnections = 64;
     unsigned idleTimeoutSeconds = 15;
     unsigned requestTimeoutSeconds = 30;
+    std::int64_t deviceCertificateDays = 365;
     registry::FleetTiming timing;
     issuer::ArnScope scope;
 };
@@ -106,6 +108,8 @@ int runServe(const ServeOptions& options)
     if (tlsMaterial) {
         serverOptions.tlsCertificatePem = tlsMaterial->certificatePem;
         serverOptions.tlsKeyPem = tlsMaterial->keyPem;
+        // EST (section 10): devices authenticate with certificates of the issuing CA.
+        serverOptions.tlsClientCaPem = trust::certificateToPem(authority->certificate.get());
     }
 
     serve::DeviceApiSettings settings { std::move(*authority), options.scope, std::nullopt, options.database,
@@ -113,6 +117,7 @@ int runServe(const ServeOptions& options)
     if (options.maxDevices >= 0)
         settings.maxDevices = options.maxDevices;
     settings.enrollment = enrollment;
+    settings.deviceCertificateDays = options.deviceCertificateDays;
     const std::size_t keyCount = credentials->size();
     serve::DeviceApi api(std::move(settings), std::move(*credentials));
 
@@ -154,7 +159,8 @@ void registerServeCommand(CLI::App& app, int& exitCode)
 {
     auto* command = app.add_subcommand("serve",
         "The Panorama device API over HTTP (restJson1, AWS Signature Version 4): POST and GET /devices, "
-        "GET, PUT and DELETE /devices/{DeviceId}");
+        "GET, PUT and DELETE /devices/{DeviceId}; with TLS, EST enrolment (/.well-known/est/) and PUT "
+        "/device-status");
     auto options = std::make_shared<ServeOptions>();
     command->add_option("--listen", options->listen, "ADDRESS:PORT to listen on (port 0 picks a free one)")
         ->required();
@@ -193,6 +199,11 @@ void registerServeCommand(CLI::App& app, int& exitCode)
             "unenrolled device with an endpoint is FAILED after it (0 to 86400)")
         ->capture_default_str()
         ->check(CLI::Range(std::int64_t { 0 }, std::int64_t { 24 * 3600 }));
+    command
+        ->add_option("--device-cert-days", options->deviceCertificateDays,
+            "Days the device certificates issued by EST simpleenroll/simplereenroll are valid (1 to 3650)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t { 1 }, std::int64_t { 3650 }));
     command->add_option("--tls-cert", options->tlsCertificate, "TLS certificate chain (PEM), leaf first");
     command->add_option("--tls-key", options->tlsKey, "TLS private key (PEM)");
     command->add_option("--public-url", options->publicUrl,

@@ -31,7 +31,8 @@ CREATE TABLE devices (
     last_report_json TEXT,
     last_report_at INTEGER,
     deleting_at INTEGER,
-    deleted_at INTEGER
+    deleted_at INTEGER,
+    device_certificate_pem TEXT
 );
 )sql";
 
@@ -54,8 +55,8 @@ constexpr const char* kColumns
       "certificate_not_after, provisioning_certificate_serial, enrollment_url, first_contact_at, "
       "enrolled_at, "
       "device_certificate_serial, device_certificate_not_after, last_report_json, last_report_at, "
-      "deleting_at, deleted_at";
-constexpr int kColumnCount = 20;
+      "deleting_at, deleted_at, device_certificate_pem";
+constexpr int kColumnCount = 21;
 
 struct StatementDeleter {
     void operator()(sqlite3_stmt* statement) const noexcept { sqlite3_finalize(statement); }
@@ -179,13 +180,17 @@ Result<void> migrate(sqlite3* database)
     if (!existing)
         return tl::unexpected(existing.error());
     std::string steps;
-    if (*existing)
+    if (*existing && *version == 1)
+        // Version 2 adds the device certificate itself (an enrolment retry gets it again).
+        steps += "ALTER TABLE devices ADD COLUMN device_certificate_pem TEXT;";
+    else if (*existing)
         steps += std::string("ALTER TABLE devices RENAME TO devices_v0;") + kCreateTable
             + "INSERT INTO devices (" + kVersion0Columns + ") SELECT " + kVersion0Columns
             + " FROM devices_v0; DROP TABLE devices_v0;";
     else
         steps += kCreateTable;
-    steps += kCreateIndexes;
+    if (!*existing || *version == 0)
+        steps += kCreateIndexes;
     steps += "PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";";
     if (auto done = execute(database, steps.c_str()); !done)
         return done;
@@ -215,6 +220,7 @@ DeviceRecord readRecord(sqlite3_stmt* statement)
     record.lastReportAt = columnOptionalInteger(statement, 17);
     record.deletingAt = columnOptionalInteger(statement, 18);
     record.deletedAt = columnOptionalInteger(statement, 19);
+    record.deviceCertificatePem = columnOptionalText(statement, 20);
     return record;
 }
 
@@ -366,6 +372,7 @@ Result<void> Registry::insert(const DeviceRecord& record)
     bindOptional(s, column++, record.lastReportAt);
     bindOptional(s, column++, record.deletingAt);
     bindOptional(s, column++, record.deletedAt);
+    bindOptional(s, column++, record.deviceCertificatePem);
     if (sqlite3_step(s) != SQLITE_DONE)
         return tl::unexpected(databaseError(database_, "recording device " + record.name));
     return {};
@@ -395,6 +402,57 @@ Result<bool> Registry::markDeleted(const std::string& deviceId, std::int64_t now
     sqlite3_bind_int64(statement->get(), 2, now);
     if (sqlite3_step(statement->get()) != SQLITE_DONE)
         return tl::unexpected(databaseError(database_, "deleting device " + deviceId));
+    return sqlite3_changes(database_) == 1;
+}
+
+Result<bool> Registry::recordFirstContact(const std::string& deviceId, std::int64_t now)
+{
+    auto statement = prepare(database_,
+        "UPDATE devices SET first_contact_at = COALESCE(first_contact_at, ?2) "
+        "WHERE device_id = ?1 AND deleted_at IS NULL");
+    if (!statement)
+        return tl::unexpected(statement.error());
+    bindText(statement->get(), 1, deviceId);
+    sqlite3_bind_int64(statement->get(), 2, now);
+    if (sqlite3_step(statement->get()) != SQLITE_DONE)
+        return tl::unexpected(databaseError(database_, "recording first contact of " + deviceId));
+    return sqlite3_changes(database_) == 1;
+}
+
+Result<bool> Registry::recordEnrolment(const std::string& deviceId, std::int64_t now,
+    const std::string& certificateSerial, std::int64_t certificateNotAfter, const std::string& certificatePem,
+    const std::optional<std::string>& replacing)
+{
+    auto statement = prepare(database_,
+        "UPDATE devices SET first_contact_at = COALESCE(first_contact_at, ?2), enrolled_at = ?2, "
+        "device_certificate_serial = ?3, device_certificate_not_after = ?4, device_certificate_pem = ?5 "
+        "WHERE device_id = ?1 AND deleted_at IS NULL AND device_certificate_serial IS ?6");
+    if (!statement)
+        return tl::unexpected(statement.error());
+    bindText(statement->get(), 1, deviceId);
+    sqlite3_bind_int64(statement->get(), 2, now);
+    bindOptional(statement->get(), 6, replacing);
+    bindText(statement->get(), 3, certificateSerial);
+    sqlite3_bind_int64(statement->get(), 4, certificateNotAfter);
+    bindText(statement->get(), 5, certificatePem);
+    if (sqlite3_step(statement->get()) != SQLITE_DONE)
+        return tl::unexpected(databaseError(database_, "recording the enrolment of " + deviceId));
+    return sqlite3_changes(database_) == 1;
+}
+
+Result<bool> Registry::recordReport(
+    const std::string& deviceId, std::int64_t now, const std::string& reportJson)
+{
+    auto statement = prepare(database_,
+        "UPDATE devices SET last_report_json = ?3, last_report_at = ?2 "
+        "WHERE device_id = ?1 AND deleted_at IS NULL");
+    if (!statement)
+        return tl::unexpected(statement.error());
+    bindText(statement->get(), 1, deviceId);
+    sqlite3_bind_int64(statement->get(), 2, now);
+    bindText(statement->get(), 3, reportJson);
+    if (sqlite3_step(statement->get()) != SQLITE_DONE)
+        return tl::unexpected(databaseError(database_, "recording the status report of " + deviceId));
     return sqlite3_changes(database_) == 1;
 }
 

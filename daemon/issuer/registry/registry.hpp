@@ -45,6 +45,8 @@ struct DeviceRecord {
     std::optional<std::int64_t> enrolledAt;
     std::optional<std::string> deviceCertificateSerial;
     std::optional<std::int64_t> deviceCertificateNotAfter;
+    // Its PEM: a retry of a lost enrolment response gets exactly it again.
+    std::optional<std::string> deviceCertificatePem;
     // The last PUT /device-status report: the NetworkStatus object (the value
     // of its CurrentNetworkingStatus member, without LastUpdatedTime) and when
     // it came.
@@ -58,8 +60,9 @@ struct DeviceRecord {
 };
 
 // The schema version this code writes (PRAGMA user_version): 0 is the
-// original table, 1 adds the fleet's view (DESIGN.md section 10).
-inline constexpr int kSchemaVersion = 1;
+// original table, 1 adds the fleet's view (DESIGN.md section 10), 2 the
+// device certificate's PEM.
+inline constexpr int kSchemaVersion = 2;
 
 class Registry {
 public:
@@ -109,6 +112,17 @@ public:
     Result<void> removeByName(const std::string& name);
     // Marks a live device deleted at `now`; false when there is no such live device.
     Result<bool> markDeleted(const std::string& deviceId, std::int64_t now);
+    // EST (section 10), each on a live device, false when there is none:
+    // the provisioning certificate was presented (kept when already set);
+    // a device certificate was issued; a status report (the NetworkStatus JSON) arrived.
+    Result<bool> recordFirstContact(const std::string& deviceId, std::int64_t now);
+    // recordEnrolment changes the row only while its device certificate serial
+    // is still `replacing` (none for a first enrolment), so two concurrent
+    // enrolments cannot both win.
+    Result<bool> recordEnrolment(const std::string& deviceId, std::int64_t now,
+        const std::string& certificateSerial, std::int64_t certificateNotAfter,
+        const std::string& certificatePem, const std::optional<std::string>& replacing);
+    Result<bool> recordReport(const std::string& deviceId, std::int64_t now, const std::string& reportJson);
     // Sets the Description of a live device; false when there is no such live device.
     Result<bool> updateDescription(const std::string& deviceId, const std::string& description);
 

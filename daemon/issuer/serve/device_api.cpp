@@ -13,7 +13,9 @@
 #include "daemon/core/digest/digest.hpp"
 #include "daemon/core/text/json_text.hpp"
 #include "daemon/core/time/time.hpp"
+#include "daemon/core/trust/x509_builder.hpp"
 #include "daemon/issuer/provision/provision_device.hpp"
+#include "daemon/issuer/serve/est.hpp"
 
 namespace omni::serve {
 namespace {
@@ -273,6 +275,14 @@ HttpResponse DeviceApi::handle(const HttpRequest& request, std::int64_t now)
     if (request.bodyTooLarge) {
         // Refused on its size alone: nothing in it is read or acted on.
         response = errorResponse(payloadTooLargeError(settings_.maxBodyBytes));
+    } else if (path == "/.well-known/est/cacerts" && request.method == "GET") {
+        response = caCertificates();
+    } else if (path == "/.well-known/est/simpleenroll" && request.method == "POST") {
+        response = enrol(request, now);
+    } else if (path == "/.well-known/est/simplereenroll" && request.method == "POST") {
+        response = reenrol(request, now);
+    } else if (path == "/device-status" && request.method == "PUT") {
+        response = reportStatus(request, now);
     } else {
         const sigv4::Request signedRequest { request.method, request.target, request.headers };
         const auto caller = sigv4::verify(
@@ -303,6 +313,196 @@ HttpResponse DeviceApi::handle(const HttpRequest& request, std::int64_t now)
     }
     response.headers.emplace_back("x-amzn-RequestId", newRequestId());
     return response;
+}
+
+namespace {
+
+HttpResponse textResponse(int status, const std::string& text, std::string summary)
+{
+    HttpResponse response;
+    response.status = status;
+    response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+    response.body = text + "\n";
+    response.summary = std::move(summary);
+    return response;
+}
+
+HttpResponse refused(std::string_view operation, const est::Refusal& refusal)
+{
+    return textResponse(
+        refusal.status, refusal.reason, std::string(operation) + " refused: " + refusal.reason);
+}
+
+HttpResponse certsOnly(std::string_view operation, const std::vector<const X509*>& certificates,
+    std::string summary, bool smimeType)
+{
+    auto body = est::certsOnlyBase64(certificates);
+    if (!body)
+        return textResponse(500, "internal error", std::string(operation) + " " + body.error().message);
+    HttpResponse response;
+    response.headers.emplace_back("Content-Type",
+        smimeType ? "application/pkcs7-mime; smime-type=certs-only" : "application/pkcs7-mime");
+    response.headers.emplace_back("Content-Transfer-Encoding", "base64");
+    response.body = *body;
+    response.summary = std::string(operation) + " " + summary;
+    return response;
+}
+
+} // namespace
+
+HttpResponse DeviceApi::caCertificates()
+{
+    std::vector<const X509*> certificates { settings_.authority.certificate.get() };
+    std::vector<trust::X509Ptr> chain;
+    if (!settings_.authority.chainPem.empty()) {
+        auto parsed = trust::parseCertificatesPem(settings_.authority.chainPem);
+        if (parsed)
+            chain = std::move(*parsed);
+    }
+    for (const auto& certificate : chain)
+        if (X509_cmp(certificate.get(), settings_.authority.certificate.get()) != 0)
+            certificates.push_back(certificate.get());
+    return certsOnly(
+        "EST cacerts", certificates, std::to_string(certificates.size()) + " certificates", false);
+}
+
+HttpResponse DeviceApi::enrol(const HttpRequest& request, std::int64_t now)
+{
+    constexpr std::string_view operation = "EST simpleenroll";
+    auto certificate = est::verifyClientCertificate(
+        request.clientCertificateChainDer, settings_.authority.certificate.get());
+    if (!certificate)
+        return refused(operation, certificate.error());
+    const auto deviceId = trust::commonName(certificate->get());
+    if (!deviceId)
+        return refused(operation, { 403, "unknown: the client certificate has no single subject CN" });
+    auto registry = registries_.acquire();
+    if (!registry)
+        return errorResponse(internalServerError(registry.error().message));
+    auto record = (*registry)->findById(*deviceId);
+    if (!record)
+        return errorResponse(internalServerError(record.error().message));
+    if (auto judged = est::judgeProvisioningCertificate(*record, est::serialHex(certificate->get())); !judged)
+        return refused(operation, judged.error());
+    if (auto window
+        = est::checkWindow(trust::validityOf(certificate->get()), now, settings_.timing.enrollGraceSeconds);
+        !window)
+        return refused(operation, window.error());
+    if (auto contact = (*registry)->recordFirstContact(*deviceId, now); !contact)
+        return errorResponse(internalServerError(contact.error().message));
+
+    auto csr = est::parseCsr(request.body);
+    if (!csr)
+        return refused(operation, csr.error());
+    if (auto checked = est::checkCsr(csr->get(), *deviceId, X509_get0_pubkey(certificate->get())); !checked)
+        return refused(operation, checked.error());
+    const registry::DeviceRecord& device = **record;
+    trust::X509Ptr enrolled;
+    if (device.deviceCertificatePem) {
+        auto loaded = trust::loadCertificatePem(*device.deviceCertificatePem, "the registry");
+        if (loaded)
+            enrolled = std::move(*loaded);
+    }
+    const bool sameKey
+        = enrolled && est::samePublicKey(X509_REQ_get0_pubkey(csr->get()), X509_get0_pubkey(enrolled.get()));
+    auto step = est::judgeRetry(device, sameKey);
+    if (!step)
+        return refused(operation, step.error());
+    if (*step == est::EnrolmentStep::Resend)
+        return certsOnly(operation, { enrolled.get() },
+            *deviceId + ": the same device certificate again (a retry), serial "
+                + est::serialHex(enrolled.get()),
+            true);
+    return issueDeviceCertificate(operation, **registry, *deviceId, csr->get(), std::nullopt, now);
+}
+
+HttpResponse DeviceApi::issueDeviceCertificate(std::string_view operation, registry::Registry& registry,
+    const std::string& deviceId, X509_REQ* csr, const std::optional<std::string>& replacing, std::int64_t now)
+{
+    trust::CertificateSpec spec;
+    spec.commonName = deviceId;
+    spec.notBefore = now;
+    spec.notAfter = now + settings_.deviceCertificateDays * 24 * 3600;
+    auto issued = trust::issueCertificate(spec, X509_REQ_get0_pubkey(csr),
+        settings_.authority.certificate.get(), settings_.authority.key.get());
+    if (!issued)
+        return errorResponse(internalServerError(issued.error().message));
+    const std::string serial = est::serialHex(issued->get());
+    auto recorded = registry.recordEnrolment(
+        deviceId, now, serial, spec.notAfter, trust::certificateToPem(issued->get()), replacing);
+    if (!recorded)
+        return errorResponse(internalServerError(recorded.error().message));
+    if (!*recorded) // another enrolment, or a deletion, came first
+        return refused(operation,
+            { 409, "consumed: the device " + deviceId + " was enrolled or deleted while this request ran" });
+    return certsOnly(operation, { issued->get() },
+        deviceId + ": device certificate serial " + serial + " valid until "
+            + time::formatRfc3339(spec.notAfter),
+        true);
+}
+
+HttpResponse DeviceApi::reenrol(const HttpRequest& request, std::int64_t now)
+{
+    constexpr std::string_view operation = "EST simplereenroll";
+    auto caller = deviceCaller(request, now);
+    if (!caller)
+        return refused(operation, caller.error());
+    auto csr = est::parseCsr(request.body);
+    if (!csr)
+        return refused(operation, csr.error());
+    if (auto checked
+        = est::checkCsr(csr->get(), caller->deviceId, X509_get0_pubkey(caller->certificate.get()));
+        !checked)
+        return refused(operation, checked.error());
+    auto registry = registries_.acquire();
+    if (!registry)
+        return errorResponse(internalServerError(registry.error().message));
+    return issueDeviceCertificate(
+        operation, **registry, caller->deviceId, csr->get(), est::serialHex(caller->certificate.get()), now);
+}
+
+tl::expected<DeviceApi::DeviceCaller, est::Refusal> DeviceApi::deviceCaller(
+    const HttpRequest& request, std::int64_t now)
+{
+    auto certificate = est::verifyClientCertificate(
+        request.clientCertificateChainDer, settings_.authority.certificate.get());
+    if (!certificate)
+        return tl::unexpected(certificate.error());
+    const auto deviceId = trust::commonName(certificate->get());
+    if (!deviceId)
+        return tl::unexpected(
+            est::Refusal { 403, "unknown: the client certificate has no single subject CN" });
+    auto registry = registries_.acquire();
+    if (!registry)
+        return tl::unexpected(est::Refusal { 500, registry.error().message });
+    auto record = (*registry)->findById(*deviceId);
+    if (!record)
+        return tl::unexpected(est::Refusal { 500, record.error().message });
+    if (auto judged = est::judgeDeviceCertificate(
+            *record, est::serialHex(certificate->get()), trust::validityOf(certificate->get()), now);
+        !judged)
+        return tl::unexpected(judged.error());
+    return DeviceCaller { std::move(*certificate), *deviceId };
+}
+
+HttpResponse DeviceApi::reportStatus(const HttpRequest& request, std::int64_t now)
+{
+    constexpr std::string_view operation = "PUT /device-status";
+    auto caller = deviceCaller(request, now);
+    if (!caller)
+        return refused(operation, caller.error());
+    auto report = est::parseStatusReport(request.body);
+    if (!report)
+        return refused(operation, report.error());
+    auto registry = registries_.acquire();
+    if (!registry)
+        return errorResponse(internalServerError(registry.error().message));
+    auto recorded = (*registry)->recordReport(caller->deviceId, now, *report);
+    if (!recorded)
+        return errorResponse(internalServerError(recorded.error().message));
+    if (!*recorded)
+        return refused(operation, { 409, "deleted: the device " + caller->deviceId + " was deleted" });
+    return textResponse(200, "recorded", std::string(operation) + " " + caller->deviceId + ": recorded");
 }
 
 HttpResponse DeviceApi::provision(const HttpRequest& request, std::int64_t now)

@@ -3,6 +3,7 @@
 // library: the request exactly as it arrived (so its signature can be
 // checked), the response to send.
 #include <string>
+#include <vector>
 
 #include "daemon/issuer/serve/sigv4.hpp"
 
@@ -15,6 +16,10 @@ struct HttpRequest {
     std::string body;
     // The body went over the server's limit and was not kept.
     bool bodyTooLarge = false;
+    // The TLS client's certificate chain as it sent it (DER, leaf first);
+    // empty without TLS or without a client certificate. Not verified: the
+    // handler verifies it with its own trust code.
+    std::vector<std::string> clientCertificateChainDer {};
 };
 
 struct HttpResponse {

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 #include "daemon/core/text/text.hpp"
@@ -229,6 +230,23 @@ std::optional<std::uint64_t> declaredLength(const sigv4::HeaderList& headers)
     return std::nullopt;
 }
 
+// The peer's certificates as it sent them; nothing is judged here.
+std::vector<std::string> clientCertificateChain(MHD_Connection* connection)
+{
+    std::vector<std::string> chain;
+    const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (info == nullptr || info->tls_session == nullptr)
+        return chain;
+    auto session = static_cast<gnutls_session_t>(info->tls_session);
+    if (gnutls_certificate_type_get(session) != GNUTLS_CRT_X509)
+        return chain;
+    unsigned count = 0;
+    const gnutls_datum_t* peers = gnutls_certificate_get_peers(session, &count);
+    for (unsigned index = 0; peers != nullptr && index < count; ++index)
+        chain.emplace_back(reinterpret_cast<const char*>(peers[index].data), peers[index].size);
+    return chain;
+}
+
 MHD_Result respond(HttpServer::State& state, MHD_Connection* connection, PendingRequest& pending)
 {
     const HttpResponse response = state.handler(pending.request);
@@ -266,6 +284,7 @@ MHD_Result onRequest(void* cls, MHD_Connection* connection, const char* url, con
             pending->headersSeen = true;
             pending->request.method = method ? method : "";
             MHD_get_connection_values(connection, MHD_HEADER_KIND, collectHeader, &pending->request.headers);
+            pending->request.clientCertificateChainDer = clientCertificateChain(connection);
             const auto length = declaredLength(pending->request.headers);
             if (length && *length > state.maxBodyBytes) {
                 // Answered before a byte of the body is read (no 100 Continue is sent).
@@ -445,6 +464,11 @@ Result<HttpServer> HttpServer::start(const HttpServerOptions& options, RequestHa
             { MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(options.tlsCertificatePem->c_str()) });
         settings.push_back({ MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(options.tlsKeyPem->c_str()) });
         settings.push_back({ MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(kTlsPriorities) });
+        // libmicrohttpd then asks for a client certificate (GNUTLS_CERT_REQUEST:
+        // a client without one still connects) and leaves judging it to us.
+        if (options.tlsClientCaPem)
+            settings.push_back(
+                { MHD_OPTION_HTTPS_MEM_TRUST, 0, const_cast<char*>(options.tlsClientCaPem->c_str()) });
     }
     settings.push_back({ MHD_OPTION_END, 0, nullptr });
 

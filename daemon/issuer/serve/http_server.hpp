@@ -39,6 +39,10 @@ struct HttpServerOptions {
     // PEM texts; without them the server speaks plain HTTP.
     std::optional<std::string> tlsCertificatePem;
     std::optional<std::string> tlsKeyPem;
+    // With TLS: ask clients for a certificate (requested, not required), and
+    // name these CAs (PEM) in the request. The handshake never judges it; the
+    // chain goes to the handler (HttpRequest::clientCertificateChainDer).
+    std::optional<std::string> tlsClientCaPem;
     unsigned maxConnections = 64;
     // A connection with no traffic for this long is closed (slow clients,
     // idle keep-alive connections, half-sent headers).

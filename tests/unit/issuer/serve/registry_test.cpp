@@ -117,6 +117,41 @@ TEST(Registry, AVersion0RegistryIsMigratedInPlaceWithItsRows)
     EXPECT_EQ(again->count().value_or(-1), 3);
 }
 
+// Version 1 (the fleet's view, before EST kept the device certificate): one
+// column is added in place, the rows and their enrolment data stay.
+TEST(Registry, AVersion1RegistryGainsTheDeviceCertificateColumn)
+{
+    testing::TemporaryDirectory directory;
+    const auto path = directory / "registry.sqlite";
+    {
+        auto registry = Registry::open(path);
+        ASSERT_TRUE(registry);
+        DeviceRecord enrolled = record("device-v1", "cam-v1");
+        enrolled.deviceCertificateSerial = "5EED";
+        enrolled.deviceCertificateNotAfter = 1826536120;
+        ASSERT_TRUE(registry->insert(enrolled));
+    }
+    executeRaw(path,
+        "DROP INDEX devices_by_device_serial; ALTER TABLE devices DROP COLUMN device_certificate_pem; "
+        "CREATE INDEX devices_by_device_serial ON devices (device_certificate_serial) "
+        "WHERE device_certificate_serial IS NOT NULL; PRAGMA user_version = 1");
+    ASSERT_EQ(userVersion(path), 1);
+
+    auto registry = Registry::open(path);
+    ASSERT_TRUE(registry) << registry.error().message;
+    EXPECT_EQ(userVersion(path), kSchemaVersion);
+    auto old = registry->findById("device-v1");
+    ASSERT_TRUE(old && *old);
+    EXPECT_EQ((*old)->deviceCertificateSerial, "5EED");
+    EXPECT_FALSE((*old)->deviceCertificatePem);
+    // Enrolment writes the new column, once per current serial.
+    EXPECT_EQ(
+        registry->recordEnrolment("device-v1", 1795000500, "5EEE", 1826536500, "PEM", std::nullopt), false);
+    EXPECT_EQ(registry->recordEnrolment("device-v1", 1795000500, "5EEE", 1826536500, "PEM", "5EED"), true);
+    EXPECT_EQ(registry->findById("device-v1").value()->deviceCertificatePem, "PEM");
+    EXPECT_EQ(registry->recordEnrolment("device-v1", 1795000600, "5EEF", 1826536600, "PEM2", "5EED"), false);
+}
+
 TEST(Registry, ARegistryFromANewerVersionIsRefused)
 {
     testing::TemporaryDirectory directory;
