@@ -1,5 +1,6 @@
 #include "daemon/issuer/registry/registry.hpp"
 
+#include <functional>
 #include <memory>
 
 namespace omni::registry {
@@ -239,6 +240,21 @@ Result<std::optional<DeviceRecord>> findOne(
     return tl::unexpected(databaseError(database, "reading a device"));
 }
 
+// One UPDATE of a device that is not deleted (the SQL says so): ?1 is the
+// DeviceId, `bind` binds the rest. True when there was such a device.
+Result<bool> updateLiveDevice(sqlite3* database, const std::string& sql, const std::string& deviceId,
+    const std::string& what, const std::function<void(sqlite3_stmt*)>& bind)
+{
+    auto statement = prepare(database, sql);
+    if (!statement)
+        return tl::unexpected(statement.error());
+    bindText(statement->get(), 1, deviceId);
+    bind(statement->get());
+    if (sqlite3_step(statement->get()) != SQLITE_DONE)
+        return tl::unexpected(databaseError(database, what));
+    return sqlite3_changes(database) == 1;
+}
+
 } // namespace
 
 Result<Registry> Registry::open(const std::filesystem::path& path)
@@ -393,80 +409,56 @@ Result<bool> Registry::markDeleted(const std::string& deviceId, std::int64_t now
 {
     // One statement: DELETING and deleted at the same instant, since nothing
     // runs on the issuer between them yet.
-    auto statement = prepare(database_,
+    return updateLiveDevice(database_,
         "UPDATE devices SET deleting_at = COALESCE(deleting_at, ?2), deleted_at = ?2 "
-        "WHERE device_id = ?1 AND deleted_at IS NULL");
-    if (!statement)
-        return tl::unexpected(statement.error());
-    bindText(statement->get(), 1, deviceId);
-    sqlite3_bind_int64(statement->get(), 2, now);
-    if (sqlite3_step(statement->get()) != SQLITE_DONE)
-        return tl::unexpected(databaseError(database_, "deleting device " + deviceId));
-    return sqlite3_changes(database_) == 1;
+        "WHERE device_id = ?1 AND deleted_at IS NULL",
+        deviceId, "deleting device " + deviceId,
+        [&](sqlite3_stmt* statement) { sqlite3_bind_int64(statement, 2, now); });
 }
 
 Result<bool> Registry::recordFirstContact(const std::string& deviceId, std::int64_t now)
 {
-    auto statement = prepare(database_,
+    return updateLiveDevice(database_,
         "UPDATE devices SET first_contact_at = COALESCE(first_contact_at, ?2) "
-        "WHERE device_id = ?1 AND deleted_at IS NULL");
-    if (!statement)
-        return tl::unexpected(statement.error());
-    bindText(statement->get(), 1, deviceId);
-    sqlite3_bind_int64(statement->get(), 2, now);
-    if (sqlite3_step(statement->get()) != SQLITE_DONE)
-        return tl::unexpected(databaseError(database_, "recording first contact of " + deviceId));
-    return sqlite3_changes(database_) == 1;
+        "WHERE device_id = ?1 AND deleted_at IS NULL",
+        deviceId, "recording first contact of " + deviceId,
+        [&](sqlite3_stmt* statement) { sqlite3_bind_int64(statement, 2, now); });
 }
 
 Result<bool> Registry::recordEnrolment(const std::string& deviceId, std::int64_t now,
     const std::string& certificateSerial, std::int64_t certificateNotAfter, const std::string& certificatePem,
     const std::optional<std::string>& replacing)
 {
-    auto statement = prepare(database_,
+    return updateLiveDevice(database_,
         "UPDATE devices SET first_contact_at = COALESCE(first_contact_at, ?2), enrolled_at = ?2, "
         "device_certificate_serial = ?3, device_certificate_not_after = ?4, device_certificate_pem = ?5 "
-        "WHERE device_id = ?1 AND deleted_at IS NULL AND device_certificate_serial IS ?6");
-    if (!statement)
-        return tl::unexpected(statement.error());
-    bindText(statement->get(), 1, deviceId);
-    sqlite3_bind_int64(statement->get(), 2, now);
-    bindOptional(statement->get(), 6, replacing);
-    bindText(statement->get(), 3, certificateSerial);
-    sqlite3_bind_int64(statement->get(), 4, certificateNotAfter);
-    bindText(statement->get(), 5, certificatePem);
-    if (sqlite3_step(statement->get()) != SQLITE_DONE)
-        return tl::unexpected(databaseError(database_, "recording the enrolment of " + deviceId));
-    return sqlite3_changes(database_) == 1;
+        "WHERE device_id = ?1 AND deleted_at IS NULL AND device_certificate_serial IS ?6",
+        deviceId, "recording the enrolment of " + deviceId, [&](sqlite3_stmt* statement) {
+            sqlite3_bind_int64(statement, 2, now);
+            bindText(statement, 3, certificateSerial);
+            sqlite3_bind_int64(statement, 4, certificateNotAfter);
+            bindText(statement, 5, certificatePem);
+            bindOptional(statement, 6, replacing);
+        });
 }
 
 Result<bool> Registry::recordReport(
     const std::string& deviceId, std::int64_t now, const std::string& reportJson)
 {
-    auto statement = prepare(database_,
+    return updateLiveDevice(database_,
         "UPDATE devices SET last_report_json = ?3, last_report_at = ?2 "
-        "WHERE device_id = ?1 AND deleted_at IS NULL");
-    if (!statement)
-        return tl::unexpected(statement.error());
-    bindText(statement->get(), 1, deviceId);
-    sqlite3_bind_int64(statement->get(), 2, now);
-    bindText(statement->get(), 3, reportJson);
-    if (sqlite3_step(statement->get()) != SQLITE_DONE)
-        return tl::unexpected(databaseError(database_, "recording the status report of " + deviceId));
-    return sqlite3_changes(database_) == 1;
+        "WHERE device_id = ?1 AND deleted_at IS NULL",
+        deviceId, "recording the status report of " + deviceId, [&](sqlite3_stmt* statement) {
+            sqlite3_bind_int64(statement, 2, now);
+            bindText(statement, 3, reportJson);
+        });
 }
 
 Result<bool> Registry::updateDescription(const std::string& deviceId, const std::string& description)
 {
-    auto statement = prepare(
-        database_, "UPDATE devices SET description = ?2 WHERE device_id = ?1 AND deleted_at IS NULL");
-    if (!statement)
-        return tl::unexpected(statement.error());
-    bindText(statement->get(), 1, deviceId);
-    bindText(statement->get(), 2, description);
-    if (sqlite3_step(statement->get()) != SQLITE_DONE)
-        return tl::unexpected(databaseError(database_, "updating device " + deviceId));
-    return sqlite3_changes(database_) == 1;
+    return updateLiveDevice(database_,
+        "UPDATE devices SET description = ?2 WHERE device_id = ?1 AND deleted_at IS NULL", deviceId,
+        "updating device " + deviceId, [&](sqlite3_stmt* statement) { bindText(statement, 2, description); });
 }
 
 } // namespace omni::registry
